@@ -1,0 +1,118 @@
+/**
+ * Deno adapter: serves a `Service` with `Deno.serve` and adds `waitUntil`, the lifecycle
+ * hooks and the same graceful shutdown as on Node (through the server's `shutdown()`).
+ */
+import type { Env } from 'hono'
+import type { Listener, Servable } from '../src/index.ts'
+import { gracefulShutdown, onTermination, toService, WaitUntilTracker } from '../src/index.ts'
+
+export interface DenoServeOptions {
+  /** Port to listen on; `0` picks a free one. Default: `$PORT`, else 8787. */
+  port?: number
+  /** Default `127.0.0.1`. */
+  hostname?: string
+  /** How long in-flight requests, then `waitUntil` work, may run on shutdown. Default 10 s. */
+  shutdownTimeout?: number
+  /** The bindings seen as `c.env` (with `remoteAddr` / `completed` added). Default `Deno.env`. */
+  env?: object
+  /** Shut down gracefully on SIGTERM and SIGINT, then exit. Default `true`. */
+  signals?: boolean
+}
+
+export interface DenoServer {
+  readonly server: Deno.HttpServer<Deno.NetAddr>
+  readonly port: number
+  readonly url: string
+  readonly waitUntil: WaitUntilTracker
+  /** The graceful shutdown (same as on SIGTERM, without exiting). Idempotent. */
+  close(): Promise<void>
+}
+
+const requestSignal = Object.getOwnPropertyDescriptor(Request.prototype, 'signal')?.get
+
+/**
+ * Deno's `shutdown()` cannot abort the requests it waits for, so each request's `signal`
+ * also follows the server's `forced` signal. The combined signal is made on first read
+ * only: handlers that never look at it cost one property definition.
+ */
+function followForcedAbort(request: Request, forced: AbortSignal): Request {
+  let combined: AbortSignal | undefined
+  Object.defineProperty(request, 'signal', {
+    get: () => {
+      combined ??= AbortSignal.any([requestSignal?.call(request) as AbortSignal, forced])
+      return combined
+    },
+  })
+  return request
+}
+
+/**
+ * Runs the service's startup hooks, then listens.
+ *
+ * @example
+ * ```ts
+ * import { serve } from 'edgeio/deno'
+ * const server = await serve(service, { port: 8787 })
+ * console.log(`listening on ${server.url}`)
+ * ```
+ */
+export async function serve<E extends Env>(
+  servable: Servable<E>,
+  options: DenoServeOptions = {}
+): Promise<DenoServer> {
+  const service = toService(servable)
+  const tracker = new WaitUntilTracker()
+  const env = options.env ?? Deno.env.toObject()
+  const hostname = options.hostname ?? '127.0.0.1'
+  const forced = new AbortController()
+
+  await service.startup()
+  const listening = Promise.withResolvers<Deno.NetAddr>()
+  let server: Deno.HttpServer<Deno.NetAddr>
+  try {
+    server = Deno.serve(
+      {
+        port: options.port ?? Number(Deno.env.get('PORT') ?? 8787),
+        hostname,
+        onListen: listening.resolve,
+      },
+      (request, info) =>
+        service.fetch(
+          followForcedAbort(request, forced.signal),
+          Object.assign(Object.create(env), info),
+          tracker
+        )
+    )
+  } catch (error) {
+    await service.cleanup()
+    throw error
+  }
+  const address = await listening.promise
+
+  const listener: Listener = {
+    close: () => server.shutdown(),
+    abort: () => forced.abort(new DOMException('The server is shutting down.', 'AbortError')),
+  }
+  const timeout = options.shutdownTimeout ?? 10_000
+  let closing: Promise<void> | undefined
+  const terminate = onTermination(close, (code) => Deno.exit(code))
+  function close(): Promise<void> {
+    closing ??= gracefulShutdown(service, listener, tracker, { timeout }).finally(() => {
+      Deno.removeSignalListener('SIGTERM', terminate)
+      Deno.removeSignalListener('SIGINT', terminate)
+    })
+    return closing
+  }
+  if (options.signals ?? true) {
+    Deno.addSignalListener('SIGTERM', terminate)
+    Deno.addSignalListener('SIGINT', terminate)
+  }
+
+  return {
+    server,
+    port: address.port,
+    url: `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${address.port}`,
+    waitUntil: tracker,
+    close,
+  }
+}

@@ -1,0 +1,281 @@
+/**
+ * The one example service, served unchanged by examples/node, examples/workers and
+ * examples/deno. It is also what the cross-runtime conformance suite (test/conformance)
+ * exercises, so every route here is a behaviour checked on all three runtimes.
+ */
+
+import type { MiddlewareHandler } from 'hono'
+import { Hono } from 'hono'
+import { bearerAuth } from 'hono/bearer-auth'
+import { bodyLimit } from 'hono/body-limit'
+import { getCookie, setCookie } from 'hono/cookie'
+import { HTTPException } from 'hono/http-exception'
+import { stream } from 'hono/streaming'
+import { timingSafeEqual } from 'hono/utils/buffer'
+import { validator } from 'hono/validator'
+import { errorHandler, notFoundHandler, Service } from '../src/index.ts'
+
+/** The bindings the example reads: wrangler.toml `[vars]` on Workers, the environment elsewhere. */
+export type Bindings = {
+  /** Bearer token guarding `/admin`; unset means every request is refused. */
+  API_TOKEN?: string
+  /** `silent` turns the access log off (the test suites set it). */
+  LOG_LEVEL?: string
+}
+
+type AppEnv = { Bindings: Bindings }
+
+/** Largest request body accepted, enforced while the body streams in. */
+export const MAX_BODY_BYTES = 64 * 1024
+
+export const app = new Hono<AppEnv>()
+export const service = new Service(app)
+
+// ---- lifecycle --------------------------------------------------------------------------
+
+let startedAt: string | undefined
+
+service.onStartup(() => {
+  startedAt = new Date().toISOString()
+})
+service.onCleanup(() => {
+  console.log('example: cleanup complete')
+})
+
+// ---- middleware -------------------------------------------------------------------------
+
+/** Access log plus `Server-Timing`, the aiohttp seed's logging/timing middleware. */
+function accessLog(): MiddlewareHandler<AppEnv> {
+  return async function accessLog(c, next) {
+    const start = performance.now()
+    await next()
+    const ms = performance.now() - start
+    c.res.headers.set('Server-Timing', `app;dur=${ms.toFixed(2)}`)
+    if (c.env?.LOG_LEVEL !== 'silent') {
+      console.log(`${c.req.method} ${c.req.path} ${c.res.status} ${ms.toFixed(1)}ms`)
+    }
+  }
+}
+
+/** Bearer-token guard; the token comes from the bindings and is compared in constant time. */
+function requireAuth(): MiddlewareHandler<AppEnv> {
+  return bearerAuth({
+    realm: 'edgeio-example',
+    verifyToken: async (token, c) => {
+      const expected = (c.env as Bindings | undefined)?.API_TOKEN
+      return expected !== undefined && expected !== '' && (await timingSafeEqual(expected, token))
+    },
+    noAuthenticationHeader: { message: { error: 'Unauthorized: bearer token required' } },
+    invalidAuthenticationHeader: { message: { error: 'Bad Request: malformed Authorization' } },
+    invalidToken: { message: { error: 'Unauthorized: invalid token' } },
+  })
+}
+
+const limitBody = bodyLimit({
+  maxSize: MAX_BODY_BYTES,
+  onError: (c) => c.json({ error: `Payload Too Large: the limit is ${MAX_BODY_BYTES} bytes` }, 413),
+})
+
+app.use(accessLog())
+app.onError(errorHandler)
+app.notFound(notFoundHandler)
+
+// ---- greetings (the aiohttp seed) -------------------------------------------------------
+
+app.get('/', (c) => c.text('Hello, Anonymous'))
+app.get('/hello/:name', (c) => c.text(`Hello, ${c.req.param('name')}`))
+app.get('/health', (c) => c.json({ status: 'ok', startedAt: startedAt ?? null }))
+
+// ---- forms: urlencoded and multipart ----------------------------------------------------
+
+type FieldValue = string | { filename: string; size: number; type: string }
+
+app.post(
+  '/form',
+  limitBody,
+  validator('form', (form, c) => {
+    if (Object.keys(form).length === 0 && !c.req.header('content-type')?.includes('form')) {
+      throw new HTTPException(415, {
+        message:
+          'Unsupported Media Type: send application/x-www-form-urlencoded or multipart/form-data',
+      })
+    }
+    return form
+  }),
+  async (c) => {
+    const fields: Record<string, FieldValue | FieldValue[]> = {}
+    for (const [key, value] of Object.entries(c.req.valid('form'))) {
+      const describe = (v: string | File): FieldValue =>
+        typeof v === 'string' ? v : { filename: v.name, size: v.size, type: v.type }
+      fields[key] = Array.isArray(value) ? value.map(describe) : describe(value)
+    }
+    return c.json({ fields })
+  }
+)
+
+// ---- a JSON resource with validation ----------------------------------------------------
+
+interface Note {
+  id: number
+  text: string
+  tags: string[]
+}
+
+const notes = new Map<number, Note>()
+let nextNoteId = 1
+
+/** Validates a note body; a malformed JSON body never gets here (400 from the validator). */
+const noteBody = validator('json', (body: unknown, c) => {
+  if (!/^application\/([\w.-]+\+)?json\b/i.test(c.req.header('content-type') ?? '')) {
+    throw new HTTPException(415, { message: 'Unsupported Media Type: send application/json' })
+  }
+  const problems: string[] = []
+  const { text, tags = [] } = (typeof body === 'object' && body !== null ? body : {}) as {
+    text?: unknown
+    tags?: unknown
+  }
+  if (typeof text !== 'string' || text.length === 0 || text.length > 1000) {
+    problems.push('text must be a string of 1 to 1000 characters')
+  }
+  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) {
+    problems.push('tags must be an array of strings')
+  }
+  if (problems.length > 0) return c.json({ error: 'Invalid note', problems }, 422)
+  return { text: text as string, tags: tags as string[] }
+})
+
+function findNote(id: string): Note {
+  const note = notes.get(Number(id))
+  if (!note) throw new HTTPException(404, { message: `Note ${id} not found` })
+  return note
+}
+
+app.get('/notes', (c) => c.json([...notes.values()]))
+app.post('/notes', limitBody, noteBody, (c) => {
+  const note = { id: nextNoteId++, ...c.req.valid('json') }
+  notes.set(note.id, note)
+  return c.json(note, 201, { Location: `/notes/${note.id}` })
+})
+app.get('/notes/:id', (c) => c.json(findNote(c.req.param('id'))))
+app.put('/notes/:id', limitBody, noteBody, (c) => {
+  const note = { ...findNote(c.req.param('id')), ...c.req.valid('json') }
+  notes.set(note.id, note)
+  return c.json(note)
+})
+app.delete('/notes/:id', (c) => {
+  notes.delete(findNote(c.req.param('id')).id)
+  return c.body(null, 204)
+})
+
+// ---- headers and cookies ----------------------------------------------------------------
+
+app.get('/whoami', (c) => {
+  const visits = Number(getCookie(c, 'visits') ?? 0) + 1
+  setCookie(c, 'visits', String(visits), { path: '/', httpOnly: true, sameSite: 'Lax' })
+  return c.json({
+    userAgent: c.req.header('user-agent') ?? null,
+    language: c.req.header('accept-language') ?? null,
+    visits,
+  })
+})
+
+// ---- a protected route ------------------------------------------------------------------
+
+app.get('/admin', requireAuth(), (c) => c.json({ admin: true, notes: notes.size }))
+
+// ---- streaming --------------------------------------------------------------------------
+
+app.get('/stream', (c) => {
+  const count = Math.min(Number(c.req.query('n') ?? 5) || 5, 1000)
+  c.header('Content-Type', 'text/plain; charset=utf-8')
+  return stream(c, async (out) => {
+    for (let i = 1; i <= count; i++) {
+      await out.write(`chunk ${i}\n`)
+      await out.sleep(1)
+    }
+  })
+})
+
+// ---- background work with waitUntil -----------------------------------------------------
+
+const jobs = new Map<string, 'running' | 'done'>()
+let nextJobId = 1
+
+app.post('/jobs', (c) => {
+  const id = String(nextJobId++)
+  const ms = Math.min(Number(c.req.query('ms') ?? 10) || 0, 10_000)
+  jobs.set(id, 'running')
+  c.executionCtx.waitUntil(
+    new Promise((resolve) => setTimeout(resolve, ms)).then(() => {
+      jobs.set(id, 'done')
+      console.log(`example: job ${id} done`)
+    })
+  )
+  return c.json({ id, status: 'running' }, 202, { Location: `/jobs/${id}` })
+})
+app.get('/jobs/:id', (c) => {
+  const status = jobs.get(c.req.param('id'))
+  if (!status) throw new HTTPException(404, { message: 'No such job' })
+  return c.json({ id: c.req.param('id'), status })
+})
+
+// ---- slow and long-polling requests (client disconnects, graceful shutdown) -------------
+
+app.get('/slow', async (c) => {
+  const ms = Math.min(Number(c.req.query('ms') ?? 100) || 0, 30_000)
+  await new Promise((resolve) => setTimeout(resolve, ms))
+  return c.text(`slept ${ms} ms`)
+})
+
+interface Watch {
+  state: 'waiting' | 'answered' | 'client-gone'
+  /** After an answered request: did its signal fire once the response was sent? */
+  abortedAfterResponse?: boolean
+}
+const watches = new Map<string, Watch>()
+
+/**
+ * Waits up to `ms` for nothing in particular and records whether the client left first
+ * (the request's signal fired). After a normal answer it keeps watching the signal for a
+ * moment: a signal that fires after a completed response is a bug (srvx#152).
+ */
+app.get('/long-poll/:id', async (c) => {
+  const id = c.req.param('id')
+  const ms = Math.min(Number(c.req.query('ms') ?? 30_000) || 0, 30_000)
+  const signal = c.req.raw.signal
+  const watch: Watch = { state: 'waiting' }
+  watches.set(id, watch)
+  const answered = await new Promise<boolean>((resolve) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort)
+      resolve(true)
+    }, ms)
+    function onAbort() {
+      clearTimeout(timer)
+      resolve(false)
+    }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  if (!answered) {
+    watch.state = 'client-gone'
+    return c.body(null, 204) // nobody is listening any more
+  }
+  watch.state = 'answered'
+  c.executionCtx.waitUntil(
+    new Promise((resolve) => setTimeout(resolve, 50)).then(() => {
+      watch.abortedAfterResponse = signal.aborted
+    })
+  )
+  return c.text('answered')
+})
+app.get('/long-poll/:id/state', (c) => {
+  const watch = watches.get(c.req.param('id'))
+  if (!watch) throw new HTTPException(404, { message: 'No such long-poll' })
+  return c.json(watch)
+})
+
+// ---- errors -----------------------------------------------------------------------------
+
+app.get('/error', () => {
+  throw new Error('deliberate failure with a secret stack')
+})

@@ -1,0 +1,5 @@
+import { serve } from '../../adapters/deno.ts'
+import { service } from '../app.ts'
+
+const server = await serve(service, { port: Number(Deno.env.get('PORT') ?? 8787) })
+console.log(`edgeio example listening on ${server.url}`)

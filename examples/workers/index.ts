@@ -1,0 +1,4 @@
+import { toWorker } from '../../adapters/workers.ts'
+import { service } from '../app.ts'
+
+export default toWorker(service)

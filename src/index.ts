@@ -1,0 +1,13 @@
+export { errorHandler, notFoundHandler } from './lifecycle/errors.ts'
+export type {
+  CleanupContext,
+  FetchHandler,
+  Hook,
+  Servable,
+  ServiceState,
+} from './lifecycle/service.ts'
+export { Service, toService } from './lifecycle/service.ts'
+export type { Listener, ShutdownOptions } from './lifecycle/shutdown.ts'
+export { gracefulShutdown, onTermination } from './lifecycle/shutdown.ts'
+export type { WaitUntilErrorHandler } from './lifecycle/wait-until.ts'
+export { WaitUntilTracker } from './lifecycle/wait-until.ts'

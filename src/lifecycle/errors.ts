@@ -1,0 +1,52 @@
+import type { Context } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+
+/**
+ * `app.onError` handler answering JSON: an `HTTPException` keeps its status and message
+ * (or its own response), anything else becomes a 500 whose body says nothing about the
+ * cause — the error and its stack go to the log, not to the client.
+ *
+ * @example
+ * ```ts
+ * app.onError(errorHandler)
+ * ```
+ */
+export function errorHandler(error: Error, c: Context): Response {
+  if (error instanceof HTTPException) {
+    if (error.res) return error.getResponse()
+    return c.json({ error: error.message || statusText(error.status) }, error.status)
+  }
+  console.error('edgeio: unhandled error:', error)
+  return c.json({ error: 'Internal Server Error' }, 500)
+}
+
+/**
+ * `app.notFound` handler answering `404` with a JSON body.
+ *
+ * @example
+ * ```ts
+ * app.notFound(notFoundHandler)
+ * ```
+ */
+export function notFoundHandler(c: Context): Response {
+  return c.json({ error: 'Not Found', path: c.req.path }, 404)
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Payload Too Large',
+  415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
+  429: 'Too Many Requests',
+  503: 'Service Unavailable',
+  504: 'Gateway Timeout',
+}
+
+function statusText(status: number): string {
+  return STATUS_TEXT[status] ?? 'Error'
+}

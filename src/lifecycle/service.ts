@@ -1,0 +1,176 @@
+import type { Env, Hono } from 'hono'
+
+/** A startup, shutdown or cleanup hook. It receives the service it belongs to. */
+export type Hook<E extends Env = Env> = (service: Service<E>) => void | Promise<void>
+
+/**
+ * A cleanup context, as in aiohttp's `cleanup_ctx`: the code before the single `yield` is
+ * startup, the code after it is cleanup. The cleanup half runs only if the startup half
+ * finished, so a resource is released exactly when it was acquired.
+ */
+export type CleanupContext<E extends Env = Env> = (
+  service: Service<E>
+) => AsyncGenerator<unknown, void, void>
+
+/** Where a service is in its life. */
+export type ServiceState = 'idle' | 'starting' | 'started' | 'stopping' | 'stopped' | 'failed'
+
+/** One ordered startup step and the cleanup that undoes it. Either half may be absent. */
+interface Step {
+  startup?: () => Promise<void>
+  cleanup?: () => Promise<void>
+}
+
+/** The fetch signature every runtime calls: the one of Hono's `app.fetch`. */
+export type FetchHandler<E extends Env = Env> = Hono<E>['fetch']
+
+/**
+ * A Hono app plus its lifecycle, modelled on aiohttp's `on_startup`, `on_shutdown`,
+ * `on_cleanup` and `cleanup_ctx`.
+ *
+ * Startup steps (startup hooks and the first half of cleanup contexts) run in the order
+ * they were registered. Cleanup runs in reverse order, and a step's cleanup runs if and
+ * only if startup got past that step: a cleanup hook registered after a failing startup
+ * hook never runs, one registered before it does. Shutdown hooks run when the server
+ * stops accepting, before in-flight requests are drained (close WebSockets there).
+ *
+ * The adapters drive it: Node and Deno run startup before listening and the rest on
+ * SIGTERM/SIGINT; Workers run startup once per isolate on the first event (isolates are
+ * evicted without notice, so shutdown and cleanup never run there).
+ *
+ * @example
+ * ```ts
+ * const app = new Hono()
+ * export const service = new Service(app)
+ * service.cleanupCtx(async function* () {
+ *   const db = await connect()
+ *   yield
+ *   await db.close()
+ * })
+ * ```
+ */
+export class Service<E extends Env = Env> {
+  readonly app: Hono<E>
+  readonly fetch: FetchHandler<E>
+  #steps: Step[] = []
+  #shutdownHooks: Hook<E>[] = []
+  #started = 0 // how many steps finished their startup
+  #state: ServiceState = 'idle'
+  #startup: Promise<void> | undefined
+
+  constructor(app: Hono<E>) {
+    this.app = app
+    this.fetch = app.fetch
+  }
+
+  get state(): ServiceState {
+    return this.#state
+  }
+
+  /** Runs `hook` at startup, in registration order. */
+  onStartup(hook: Hook<E>): this {
+    this.#steps.push({ startup: async () => hook(this) })
+    return this
+  }
+
+  /** Runs `hook` when the server stops accepting requests, before they are drained. */
+  onShutdown(hook: Hook<E>): this {
+    this.#shutdownHooks.push(hook)
+    return this
+  }
+
+  /** Runs `hook` at cleanup, if startup got as far as this registration. */
+  onCleanup(hook: Hook<E>): this {
+    this.#steps.push({ cleanup: async () => hook(this) })
+    return this
+  }
+
+  /** Registers an async generator whose halves are a startup and its cleanup. */
+  cleanupCtx(context: CleanupContext<E>): this {
+    let generator: AsyncGenerator<unknown, void, void> | undefined
+    this.#steps.push({
+      startup: async () => {
+        generator = context(this)
+        const first = await generator.next()
+        if (first.done) throw new Error('cleanup context finished without yielding')
+      },
+      cleanup: async () => {
+        const second = await generator?.next()
+        if (second && !second.done) throw new Error('cleanup context yielded more than once')
+      },
+    })
+    return this
+  }
+
+  /**
+   * Runs the startup steps once; later calls return the same promise. When a step fails,
+   * the steps that finished are cleaned up (in reverse) and the error is rethrown; the next
+   * call starts over (a Worker retries on its next event).
+   */
+  startup(): Promise<void> {
+    this.#startup ??= this.#runStartup().catch((error: unknown) => {
+      this.#startup = undefined
+      throw error
+    })
+    return this.#startup
+  }
+
+  /** Runs the shutdown hooks in order. A failing hook is logged; the others still run. */
+  async shutdown(): Promise<void> {
+    if (this.#state === 'started') this.#state = 'stopping'
+    for (const hook of this.#shutdownHooks) {
+      try {
+        await hook(this)
+      } catch (error) {
+        console.error('edgeio: shutdown hook failed:', error)
+      }
+    }
+  }
+
+  /**
+   * Runs the cleanups of every step whose startup finished, in reverse order. All of them
+   * run even when some fail; the failures are then thrown together as an `AggregateError`.
+   */
+  async cleanup(): Promise<void> {
+    const errors = await this.#cleanupSteps()
+    this.#state = 'stopped'
+    if (errors.length > 0) throw new AggregateError(errors, 'cleanup failed')
+  }
+
+  async #runStartup(): Promise<void> {
+    this.#state = 'starting'
+    try {
+      for (const step of this.#steps) {
+        await step.startup?.()
+        this.#started++
+      }
+    } catch (error) {
+      this.#state = 'failed'
+      const errors = await this.#cleanupSteps()
+      for (const cleanupError of errors) console.error('edgeio: cleanup failed:', cleanupError)
+      throw error
+    }
+    this.#state = 'started'
+  }
+
+  async #cleanupSteps(): Promise<unknown[]> {
+    const errors: unknown[] = []
+    while (this.#started > 0) {
+      this.#started--
+      try {
+        await this.#steps[this.#started]?.cleanup?.()
+      } catch (error) {
+        errors.push(error)
+      }
+    }
+    return errors
+  }
+}
+
+/** Something an adapter can serve: a `Service`, or a bare Hono app (no lifecycle hooks). */
+export type Servable<E extends Env = Env> = Service<E> | Hono<E>
+
+/** Wraps a bare Hono app in a `Service` so adapters handle one shape. */
+export function toService<E extends Env>(servable: Servable<E>): Service<E> {
+  return servable instanceof Service ? servable : new Service(servable)
+}
