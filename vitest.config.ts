@@ -17,10 +17,17 @@ export default defineConfig({
         },
       },
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: './wrangler.toml' },
+            miniflare: {
+              bindings: { API_TOKEN: 'workerd-conformance-token', LOG_LEVEL: 'silent' },
+            },
+          }),
+        ],
         test: {
           name: 'workerd',
-          include: ['test/workerd/**/*.test.ts'],
+          include: ['test/workerd/*.test.ts'],
           testTimeout: 20_000,
         },
       },

@@ -1,10 +1,21 @@
 /**
  * Deno adapter: serves a `Service` with `Deno.serve` and adds `waitUntil`, the lifecycle
  * hooks and the same graceful shutdown as on Node (through the server's `shutdown()`).
+ *
+ * Run Deno with `"unstable": ["no-legacy-abort"]` in deno.json (or the flag
+ * `--unstable-no-legacy-abort`): by default Deno 2 aborts `request.signal` after every
+ * successful response too, so a handler cannot tell a disconnect from a completion, and
+ * `info.completed` resolves even after a disconnect (both measured with Deno 2.9.6).
  */
 import type { Env } from 'hono'
 import type { Listener, Servable } from '../src/index.ts'
-import { gracefulShutdown, onTermination, toService, WaitUntilTracker } from '../src/index.ts'
+import {
+  gracefulShutdown,
+  InFlight,
+  onTermination,
+  toService,
+  WaitUntilTracker,
+} from '../src/index.ts'
 
 export interface DenoServeOptions {
   /** Port to listen on; `0` picks a free one. Default: `$PORT`, else 8787. */
@@ -62,6 +73,7 @@ export async function serve<E extends Env>(
 ): Promise<DenoServer> {
   const service = toService(servable)
   const tracker = new WaitUntilTracker()
+  const requests = new InFlight()
   const env = options.env ?? Deno.env.toObject()
   const hostname = options.hostname ?? '127.0.0.1'
   const forced = new AbortController()
@@ -77,10 +89,12 @@ export async function serve<E extends Env>(
         onListen: listening.resolve,
       },
       (request, info) =>
-        service.fetch(
-          followForcedAbort(request, forced.signal),
-          Object.assign(Object.create(env), info),
-          tracker
+        requests.track(
+          service.fetch(
+            followForcedAbort(request, forced.signal),
+            Object.assign(Object.create(env), info),
+            tracker
+          )
         )
     )
   } catch (error) {
@@ -97,7 +111,13 @@ export async function serve<E extends Env>(
   let closing: Promise<void> | undefined
   const terminate = onTermination(close, (code) => Deno.exit(code))
   function close(): Promise<void> {
-    closing ??= gracefulShutdown(service, listener, tracker, { timeout }).finally(() => {
+    closing ??= gracefulShutdown({
+      service,
+      listener,
+      requests,
+      waitUntil: tracker,
+      timeout,
+    }).finally(() => {
       Deno.removeSignalListener('SIGTERM', terminate)
       Deno.removeSignalListener('SIGINT', terminate)
     })

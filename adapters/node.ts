@@ -5,10 +5,16 @@
  */
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createAdaptorServer } from '@hono/node-server'
+import { createAdaptorServer, type HttpBindings } from '@hono/node-server'
 import type { Env } from 'hono'
 import type { Listener, Servable } from '../src/index.ts'
-import { gracefulShutdown, onTermination, toService, WaitUntilTracker } from '../src/index.ts'
+import {
+  gracefulShutdown,
+  InFlight,
+  onTermination,
+  toService,
+  WaitUntilTracker,
+} from '../src/index.ts'
 
 export interface NodeServeOptions {
   /** Port to listen on; `0` picks a free one. Default: `$PORT`, else 8787. */
@@ -48,15 +54,29 @@ export async function serve<E extends Env>(
 ): Promise<NodeServer> {
   const service = toService(servable)
   const tracker = new WaitUntilTracker()
+  const requests = new InFlight()
   const env = options.env ?? process.env
   const hostname = options.hostname ?? '127.0.0.1'
   const port = options.port ?? Number(process.env.PORT ?? 8787)
 
   await service.startup()
   const server = createAdaptorServer({
-    // The prototype chain keeps the per-request env to one small object.
-    fetch: (request, bindings) =>
-      service.fetch(request, Object.assign(Object.create(env), bindings), tracker),
+    fetch: (request, bindings) => {
+      // The prototype chain keeps the per-request env to one small object.
+      const response = requests.track(
+        service.fetch(request, Object.assign(Object.create(env), bindings), tracker)
+      )
+      const { incoming, outgoing } = bindings as HttpBindings
+      if (incoming.readableEnded || request.method === 'GET' || request.method === 'HEAD') {
+        return response
+      }
+      // Answered before the body was read to the end (a 413, a 401 before an upload): the
+      // client may still be sending, so this connection cannot carry another request.
+      return Promise.resolve(response).then((res) => {
+        if (!incoming.readableEnded) outgoing.shouldKeepAlive = false
+        return res
+      })
+    },
   }) as Server
   try {
     await listen(server, port, hostname)
@@ -83,7 +103,13 @@ export async function serve<E extends Env>(
   let closing: Promise<void> | undefined
   const terminate = onTermination(close, (code) => process.exit(code))
   function close(): Promise<void> {
-    closing ??= gracefulShutdown(service, listener, tracker, { timeout }).finally(() => {
+    closing ??= gracefulShutdown({
+      service,
+      listener,
+      requests,
+      waitUntil: tracker,
+      timeout,
+    }).finally(() => {
       process.off('SIGTERM', terminate)
       process.off('SIGINT', terminate)
     })

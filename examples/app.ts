@@ -257,6 +257,7 @@ app.get('/long-poll/:id', async (c) => {
     signal.addEventListener('abort', onAbort, { once: true })
   })
   if (!answered) {
+    console.log(`example: long-poll ${id} aborted`)
     watch.state = 'client-gone'
     return c.body(null, 204) // nobody is listening any more
   }

@@ -1,4 +1,5 @@
 export { errorHandler, notFoundHandler } from './lifecycle/errors.ts'
+export { InFlight } from './lifecycle/in-flight.ts'
 export type {
   CleanupContext,
   FetchHandler,

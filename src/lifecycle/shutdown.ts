@@ -1,17 +1,24 @@
 import type { Env } from 'hono'
+import type { InFlight } from './in-flight.ts'
 import type { Service } from './service.ts'
 import type { WaitUntilTracker } from './wait-until.ts'
 
 /** The two things a runtime's server must offer for a graceful shutdown. */
 export interface Listener {
-  /** Stops accepting connections; resolves once every in-flight request has finished. */
+  /** Stops accepting connections; resolves once every connection has finished. */
   close(): Promise<void>
   /** Aborts the signals of the requests still in flight: the shutdown timeout has passed. */
   abort(): void
 }
 
-export interface ShutdownOptions {
-  /** How long in-flight requests, and then `waitUntil` work, may take. */
+export interface ShutdownOptions<E extends Env = Env> {
+  service: Service<E>
+  listener: Listener
+  /** The handler runs of this server. */
+  requests: InFlight
+  /** The `waitUntil` work of this server. */
+  waitUntil: WaitUntilTracker
+  /** How long in-flight requests, and then `waitUntil` work, may take (ms). */
   timeout: number
 }
 
@@ -36,21 +43,25 @@ async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boo
  * shutdown hooks, let in-flight requests finish (aborting them once `timeout` has passed),
  * await `waitUntil` work, then run the cleanup hooks. Throws when a cleanup failed.
  */
-export async function gracefulShutdown<E extends Env>(
-  service: Service<E>,
-  listener: Listener,
-  tracker: WaitUntilTracker,
-  { timeout }: ShutdownOptions
-): Promise<void> {
+export async function gracefulShutdown<E extends Env>({
+  service,
+  listener,
+  requests,
+  waitUntil,
+  timeout,
+}: ShutdownOptions<E>): Promise<void> {
   const closed = listener.close()
   await service.shutdown()
-  if (!(await settlesWithin(closed, timeout))) {
+  const drained = Promise.all([closed, requests.idle()])
+  if (!(await settlesWithin(drained, timeout))) {
     console.warn(`edgeio: requests still in flight after ${timeout} ms; aborting them`)
     listener.abort()
-    await settlesWithin(closed, ABORT_GRACE_MS)
+    if (!(await settlesWithin(drained, ABORT_GRACE_MS))) {
+      console.warn(`edgeio: ${requests.count} handler(s) ignored the abort; cleaning up anyway`)
+    }
   }
-  if (!(await settlesWithin(tracker.drain(), timeout))) {
-    console.warn(`edgeio: ${tracker.pending} waitUntil task(s) unfinished after ${timeout} ms`)
+  if (!(await settlesWithin(waitUntil.drain(), timeout))) {
+    console.warn(`edgeio: ${waitUntil.pending} waitUntil task(s) unfinished after ${timeout} ms`)
   }
   await service.cleanup()
 }

@@ -1,0 +1,360 @@
+/**
+ * The cross-runtime conformance suite: one list of HTTP cases against the example service
+ * (examples/app.ts), run unchanged on node, workerd and deno. A case a runtime cannot
+ * support names that runtime and the reason in `skip`; it is reported as skipped there.
+ */
+import { expect } from 'vitest'
+import { type Client, eventually, type Runtime } from './client.ts'
+
+export interface ConformanceCase {
+  name: string
+  skip?: Partial<Record<Runtime, string>>
+  run(client: Client): Promise<void>
+}
+
+const json = (body: unknown): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+})
+
+let unique = 0
+/** An id no other case or run uses, for server-side state keyed by the client. */
+const uniqueId = (runtime: Runtime) => `${runtime}-${Date.now()}-${++unique}`
+
+/** A body stream of `size` bytes in 1 KiB chunks: no Content-Length, so it is chunked. */
+function byteStream(size: number): ReadableStream<Uint8Array> {
+  let sent = 0
+  return new ReadableStream({
+    pull(controller) {
+      if (sent >= size) return controller.close()
+      const chunk = new Uint8Array(Math.min(1024, size - sent)).fill(0x20)
+      sent += chunk.length
+      controller.enqueue(chunk)
+    },
+  })
+}
+
+export const cases: ConformanceCase[] = [
+  {
+    name: 'GET / greets Anonymous as text',
+    async run(client) {
+      const res = await client.fetch('/')
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain/)
+      expect(await res.text()).toBe('Hello, Anonymous')
+    },
+  },
+  {
+    name: 'GET /hello/:name greets by a percent-decoded name',
+    async run(client) {
+      expect(await (await client.fetch('/hello/Ada')).text()).toBe('Hello, Ada')
+      expect(await (await client.fetch('/hello/J%C3%BCrgen')).text()).toBe('Hello, Jürgen')
+    },
+  },
+  {
+    name: 'HEAD / answers the GET headers without a body',
+    async run(client) {
+      const res = await client.fetch('/', { method: 'HEAD' })
+      expect(res.status).toBe(200)
+      expect(await res.text()).toBe('')
+    },
+  },
+  {
+    name: 'startup hooks ran before the first request',
+    async run(client) {
+      const body = (await (await client.fetch('/health')).json()) as { startedAt: string | null }
+      expect(body.startedAt).toMatch(/^\d{4}-\d\d-\d\dT/)
+    },
+  },
+  {
+    name: 'the timing middleware adds Server-Timing to every response',
+    async run(client) {
+      for (const path of ['/', '/nowhere']) {
+        const res = await client.fetch(path)
+        await res.body?.cancel()
+        expect(res.headers.get('server-timing')).toMatch(/^app;dur=\d+(\.\d+)?$/)
+      }
+    },
+  },
+  {
+    name: 'an unknown route is a 404 with a JSON body',
+    async run(client) {
+      const res = await client.fetch('/no/such/route')
+      expect(res.status).toBe(404)
+      expect(res.headers.get('content-type')).toMatch(/^application\/json/)
+      expect(await res.json()).toEqual({ error: 'Not Found', path: '/no/such/route' })
+    },
+  },
+  {
+    name: 'a thrown error is a 500 with a JSON body and no stack trace',
+    async run(client) {
+      const res = await client.fetch('/error')
+      expect(res.status).toBe(500)
+      const text = await res.text()
+      expect(JSON.parse(text)).toEqual({ error: 'Internal Server Error' })
+      expect(text).not.toMatch(/deliberate|at |\.ts/)
+      expect((await client.fetch('/')).status).toBe(200) // and the server is still up
+    },
+  },
+  {
+    name: 'notes: create, read, update, delete',
+    async run(client) {
+      const created = await client.fetch('/notes', json({ text: 'buy milk', tags: ['home'] }))
+      expect(created.status).toBe(201)
+      const note = (await created.json()) as { id: number; text: string; tags: string[] }
+      expect(note).toMatchObject({ text: 'buy milk', tags: ['home'] })
+      expect(created.headers.get('location')).toBe(`/notes/${note.id}`)
+
+      expect(await (await client.fetch(`/notes/${note.id}`)).json()).toEqual(note)
+      const listed = (await (await client.fetch('/notes')).json()) as { id: number }[]
+      expect(listed.map((n) => n.id)).toContain(note.id)
+
+      const updated = await client.fetch(`/notes/${note.id}`, {
+        ...json({ text: 'buy oat milk' }),
+        method: 'PUT',
+      })
+      expect(updated.status).toBe(200)
+      expect(await updated.json()).toEqual({ id: note.id, text: 'buy oat milk', tags: [] })
+
+      const deleted = await client.fetch(`/notes/${note.id}`, { method: 'DELETE' })
+      expect(deleted.status).toBe(204)
+      const gone = await client.fetch(`/notes/${note.id}`)
+      expect(gone.status).toBe(404)
+      expect(await gone.json()).toEqual({ error: `Note ${note.id} not found` })
+    },
+  },
+  {
+    name: 'malformed JSON is a 400 with a JSON reason',
+    async run(client) {
+      const res = await client.fetch('/notes', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"text": "unterminated',
+      })
+      expect(res.status).toBe(400)
+      expect(await res.json()).toEqual({ error: 'Malformed JSON in request body' })
+    },
+  },
+  {
+    name: 'a JSON body of the wrong shape is a 422 listing the problems',
+    async run(client) {
+      const res = await client.fetch('/notes', json({ text: '', tags: 'x' }))
+      expect(res.status).toBe(422)
+      expect(await res.json()).toEqual({
+        error: 'Invalid note',
+        problems: [
+          'text must be a string of 1 to 1000 characters',
+          'tags must be an array of strings',
+        ],
+      })
+    },
+  },
+  {
+    name: 'a body that is not JSON is a 415',
+    async run(client) {
+      const res = await client.fetch('/notes', {
+        method: 'POST',
+        headers: { 'content-type': 'text/plain' },
+        body: 'hello',
+      })
+      expect(res.status).toBe(415)
+      expect(await res.json()).toEqual({ error: 'Unsupported Media Type: send application/json' })
+    },
+  },
+  {
+    name: 'a body over the limit with Content-Length is a 413 with a JSON reason',
+    async run(client) {
+      const res = await client.fetch('/notes', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text: 'x'.repeat(70 * 1024) }),
+      })
+      expect(res.status).toBe(413)
+      expect(await res.json()).toEqual({ error: 'Payload Too Large: the limit is 65536 bytes' })
+    },
+  },
+  {
+    name: 'a streamed body over the limit is a 413, enforced while streaming',
+    async run(client) {
+      const res = await client.fetch('/notes', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: byteStream(1024 * 1024),
+        duplex: 'half',
+      } as RequestInit)
+      expect(res.status).toBe(413)
+      expect(await res.json()).toEqual({ error: 'Payload Too Large: the limit is 65536 bytes' })
+    },
+  },
+  {
+    name: 'a streamed body under the limit is accepted',
+    async run(client) {
+      const bytes = new TextEncoder().encode(JSON.stringify({ text: 'streamed' }))
+      const res = await client.fetch('/notes', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: new ReadableStream({
+          start(controller) {
+            controller.enqueue(bytes.subarray(0, 5))
+            controller.enqueue(bytes.subarray(5))
+            controller.close()
+          },
+        }),
+        duplex: 'half',
+      } as RequestInit)
+      expect(res.status).toBe(201)
+      expect(await res.json()).toMatchObject({ text: 'streamed' })
+    },
+  },
+  {
+    name: 'an urlencoded form is parsed, repeated fields as arrays',
+    async run(client) {
+      const res = await client.fetch('/form', {
+        method: 'POST',
+        body: new URLSearchParams([
+          ['name', 'Ada Lovelace'],
+          ['tag', 'a'],
+          ['tag', 'b'],
+        ]),
+      })
+      expect(res.status).toBe(200)
+      expect(await res.json()).toEqual({ fields: { name: 'Ada Lovelace', tag: ['a', 'b'] } })
+    },
+  },
+  {
+    name: 'a multipart form is parsed, files described by name, size and type',
+    async run(client) {
+      const form = new FormData()
+      form.append('title', 'report')
+      form.append('file', new File(['hello, world'], 'hello.txt', { type: 'text/plain' }))
+      const res = await client.fetch('/form', { method: 'POST', body: form })
+      expect(res.status).toBe(200)
+      expect(await res.json()).toEqual({
+        fields: { title: 'report', file: { filename: 'hello.txt', size: 12, type: 'text/plain' } },
+      })
+    },
+  },
+  {
+    name: 'a malformed multipart body is a 400 with a JSON reason',
+    async run(client) {
+      const res = await client.fetch('/form', {
+        method: 'POST',
+        headers: { 'content-type': 'multipart/form-data; boundary=xyz' },
+        body: 'this is not multipart at all',
+      })
+      expect(res.status).toBe(400)
+      expect(((await res.json()) as { error: string }).error).toMatch(/^Malformed FormData request/)
+    },
+  },
+  {
+    name: 'a form route refuses other media types with a 415',
+    async run(client) {
+      const res = await client.fetch('/form', json({ name: 'x' }))
+      expect(res.status).toBe(415)
+    },
+  },
+  {
+    name: 'request headers and cookies are read, and a cookie is set',
+    async run(client) {
+      const res = await client.fetch('/whoami', {
+        headers: { 'user-agent': 'conformance/1.0', 'accept-language': 'fr', cookie: 'visits=41' },
+      })
+      expect(res.status).toBe(200)
+      expect(await res.json()).toEqual({ userAgent: 'conformance/1.0', language: 'fr', visits: 42 })
+      const cookie = res.headers.get('set-cookie') ?? ''
+      expect(cookie).toMatch(/^visits=42; /)
+      expect(cookie).toMatch(/HttpOnly/)
+      expect(cookie).toMatch(/SameSite=Lax/)
+      expect(cookie).toMatch(/Path=\//)
+    },
+  },
+  {
+    name: 'the protected route wants a bearer token: 401 without, 401 wrong, 200 right',
+    async run(client) {
+      const without = await client.fetch('/admin')
+      expect(without.status).toBe(401)
+      expect(without.headers.get('www-authenticate')).toBe('Bearer realm="edgeio-example"')
+      expect(await without.json()).toEqual({ error: 'Unauthorized: bearer token required' })
+
+      const wrong = await client.fetch('/admin', { headers: { authorization: 'Bearer nope' } })
+      expect(wrong.status).toBe(401)
+      expect(wrong.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"')
+      await wrong.body?.cancel()
+
+      const malformed = await client.fetch('/admin', { headers: { authorization: 'Basic abc' } })
+      expect(malformed.status).toBe(400)
+      await malformed.body?.cancel()
+
+      const right = await client.fetch('/admin', {
+        headers: { authorization: `Bearer ${client.token}` },
+      })
+      expect(right.status).toBe(200)
+      expect(await right.json()).toMatchObject({ admin: true })
+    },
+  },
+  {
+    name: 'a streaming response arrives in order, chunk by chunk',
+    async run(client) {
+      const res = await client.fetch('/stream?n=20')
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-length')).toBeNull()
+      const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader()
+      let text = ''
+      let reads = 0
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        text += r.value
+        reads++
+      }
+      expect(text).toBe(Array.from({ length: 20 }, (_, i) => `chunk ${i + 1}\n`).join(''))
+      expect(reads).toBeGreaterThan(1)
+    },
+  },
+  {
+    name: 'waitUntil work runs to completion after the response',
+    async run(client) {
+      const res = await client.fetch('/jobs?ms=50', { method: 'POST' })
+      expect(res.status).toBe(202)
+      const { id, status } = (await res.json()) as { id: string; status: string }
+      expect(status).toBe('running')
+      await eventually(async () => {
+        expect(await (await client.fetch(`/jobs/${id}`)).json()).toEqual({ id, status: 'done' })
+      })
+    },
+  },
+  {
+    name: 'a client disconnect aborts the request signal',
+    async run(client) {
+      const id = uniqueId(client.runtime)
+      const controller = new AbortController()
+      const pending = client.fetch(`/long-poll/${id}?ms=20000`, { signal: controller.signal })
+      pending.catch(() => {}) // the abort below rejects it; that is the point
+      await eventually(async () => {
+        expect(await (await client.fetch(`/long-poll/${id}/state`)).json()).toEqual({
+          state: 'waiting',
+        })
+      })
+      controller.abort()
+      await expect(pending).rejects.toThrow()
+      await eventually(async () => {
+        expect(await (await client.fetch(`/long-poll/${id}/state`)).json()).toEqual({
+          state: 'client-gone',
+        })
+      })
+    },
+  },
+  {
+    name: 'a request that completed normally never sees its signal abort',
+    async run(client) {
+      const id = uniqueId(client.runtime)
+      const res = await client.fetch(`/long-poll/${id}?ms=1`)
+      expect(await res.text()).toBe('answered')
+      await eventually(async () => {
+        expect(await (await client.fetch(`/long-poll/${id}/state`)).json()).toEqual({
+          state: 'answered',
+          abortedAfterResponse: false,
+        })
+      })
+    },
+  },
+]

@@ -1,0 +1,28 @@
+/** The runtimes the conformance suite runs on. */
+export type Runtime = 'node' | 'workerd' | 'deno'
+
+/** How a case reaches the example service on one runtime. */
+export interface Client {
+  readonly runtime: Runtime
+  /** The bearer token the server was started with. */
+  readonly token: string
+  /** Fetches `path` (starting with `/`) from the service under test. */
+  fetch(path: string, init?: RequestInit): Promise<Response>
+}
+
+/**
+ * Retries `check` until it stops throwing, for state the server changes after it answered
+ * (waitUntil work, a disconnect it noticed). Not a sleep: it returns as soon as the
+ * condition holds and fails with the last error after `timeoutMs`.
+ */
+export async function eventually<T>(check: () => Promise<T>, timeoutMs = 5_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    try {
+      return await check()
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+  }
+}

@@ -1,0 +1,20 @@
+import { exports } from 'cloudflare:workers'
+import { describe, test } from 'vitest'
+import { cases } from '../conformance/cases.ts'
+import type { Client } from '../conformance/client.ts'
+
+// Runs inside workerd: requests go to the worker of the root wrangler.toml
+// (examples/workers/index.ts), each one a request context of its own.
+const client: Client = {
+  runtime: 'workerd',
+  token: 'workerd-conformance-token', // set in vitest.config.ts
+  fetch: (path, init) => exports.default.fetch(new Request(`http://edgeio.test${path}`, init)),
+}
+
+describe('conformance [workerd]', () => {
+  for (const c of cases) {
+    const reason = c.skip?.workerd
+    if (reason) test.skip(`${c.name} (skipped on workerd: ${reason})`, () => {})
+    else test(c.name, () => c.run(client))
+  }
+})
