@@ -1,6 +1,13 @@
 import { cloudflareTest } from '@cloudflare/vitest-plugin'
 import { defineConfig } from 'vitest/config'
 
+// Nothing may reach the network during tests: no request.cf download, no metrics, no
+// update checks (the spawned deno and wrangler processes inherit these).
+process.env.CLOUDFLARE_CF_FETCH_ENABLED = 'false'
+process.env.WRANGLER_SEND_METRICS = 'false'
+process.env.DENO_NO_UPDATE_CHECK = '1'
+process.env.DENO_NO_PROMPT = '1'
+
 // Two projects: plain Node (unit tests, and the conformance suite driving the Node and Deno
 // servers over real sockets) and workerd (the same cases and the primitives inside the
 // Workers runtime, through the root wrangler.toml).

@@ -5,10 +5,11 @@ import type { Client } from '../conformance/client.ts'
 
 // Runs inside workerd: requests go to the worker of the root wrangler.toml
 // (examples/workers/index.ts), each one a request context of its own.
+const worker = (exports as unknown as { default: Fetcher }).default
 const client: Client = {
   runtime: 'workerd',
   token: 'workerd-conformance-token', // set in vitest.config.ts
-  fetch: (path, init) => exports.default.fetch(new Request(`http://edgeio.test${path}`, init)),
+  fetch: (path, init) => worker.fetch(new Request(`http://edgeio.test${path}`, init)),
 }
 
 describe('conformance [workerd]', () => {
