@@ -13,6 +13,7 @@ process.env.DENO_NO_PROMPT = '1'
 // Workers runtime, through the root wrangler.toml).
 export default defineConfig({
   test: {
+    reporters: ['default', './test/conformance/summary-reporter.ts'],
     projects: [
       {
         test: {
