@@ -13,6 +13,7 @@ import {
   gracefulShutdown,
   InFlight,
   onTermination,
+  REMOTE_ADDRESS,
   toService,
   WaitUntilTracker,
 } from '../src/index.ts'
@@ -37,6 +38,17 @@ export interface DenoServer {
   readonly waitUntil: WaitUntilTracker
   /** The graceful shutdown (same as on SIGTERM, without exiting). Idempotent. */
   close(): Promise<void>
+}
+
+const INFO = Symbol('info')
+interface RequestEnv {
+  [INFO]: Deno.ServeHandlerInfo<Deno.NetAddr>
+}
+
+function requestEnv(env: object, info: Deno.ServeHandlerInfo<Deno.NetAddr>): RequestEnv {
+  const perRequest: RequestEnv = Object.create(env)
+  perRequest[INFO] = info
+  return perRequest
 }
 
 const requestSignal = Object.getOwnPropertyDescriptor(Request.prototype, 'signal')?.get
@@ -74,7 +86,25 @@ export async function serve<E extends Env>(
   const service = toService(servable)
   const tracker = new WaitUntilTracker()
   const requests = new InFlight()
-  const env = options.env ?? Deno.env.toObject()
+  // Per request, env is one small object holding the handler info; its prototype reads
+  // the info's (lazy) getters only when asked, as `c.env.remoteAddr` for Hono's getConnInfo.
+  const env = Object.create(options.env ?? Deno.env.toObject(), {
+    remoteAddr: {
+      get(this: RequestEnv) {
+        return this[INFO].remoteAddr
+      },
+    },
+    completed: {
+      get(this: RequestEnv) {
+        return this[INFO].completed
+      },
+    },
+    [REMOTE_ADDRESS]: {
+      get(this: RequestEnv) {
+        return this[INFO].remoteAddr.hostname
+      },
+    },
+  })
   const hostname = options.hostname ?? '127.0.0.1'
   const forced = new AbortController()
 
@@ -90,11 +120,7 @@ export async function serve<E extends Env>(
       },
       (request, info) =>
         requests.track(
-          service.fetch(
-            followForcedAbort(request, forced.signal),
-            Object.assign(Object.create(env), info),
-            tracker
-          )
+          service.fetch(followForcedAbort(request, forced.signal), requestEnv(env, info), tracker)
         )
     )
   } catch (error) {

@@ -12,6 +12,7 @@ import {
   gracefulShutdown,
   InFlight,
   onTermination,
+  REMOTE_ADDRESS,
   toService,
   WaitUntilTracker,
 } from '../src/index.ts'
@@ -55,14 +56,20 @@ export async function serve<E extends Env>(
   const service = toService(servable)
   const tracker = new WaitUntilTracker()
   const requests = new InFlight()
-  const env = options.env ?? process.env
+  // Per request, env is one small object (the bindings) whose prototype is this one.
+  const env = Object.create(options.env ?? process.env, {
+    [REMOTE_ADDRESS]: {
+      get(this: Partial<HttpBindings>) {
+        return this.incoming?.socket.remoteAddress
+      },
+    },
+  })
   const hostname = options.hostname ?? '127.0.0.1'
   const port = options.port ?? Number(process.env.PORT ?? 8787)
 
   await service.startup()
   const server = createAdaptorServer({
     fetch: (request, bindings) => {
-      // The prototype chain keeps the per-request env to one small object.
       const response = requests.track(
         service.fetch(request, Object.assign(Object.create(env), bindings), tracker)
       )

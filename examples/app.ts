@@ -13,7 +13,14 @@ import { HTTPException } from 'hono/http-exception'
 import { stream } from 'hono/streaming'
 import { timingSafeEqual } from 'hono/utils/buffer'
 import { validator } from 'hono/validator'
-import { errorHandler, notFoundHandler, Service } from '../src/index.ts'
+import {
+  clientAddress,
+  deadline,
+  errorHandler,
+  notFoundHandler,
+  rateLimit,
+  Service,
+} from '../src/index.ts'
 
 /** The bindings the example reads: wrangler.toml `[vars]` on Workers, the environment elsewhere. */
 export type Bindings = {
@@ -175,6 +182,7 @@ app.get('/whoami', (c) => {
   return c.json({
     userAgent: c.req.header('user-agent') ?? null,
     language: c.req.header('accept-language') ?? null,
+    address: clientAddress(c) ?? null,
     visits,
   })
 })
@@ -273,6 +281,48 @@ app.get('/long-poll/:id/state', (c) => {
   const watch = watches.get(c.req.param('id'))
   if (!watch) throw new HTTPException(404, { message: 'No such long-poll' })
   return c.json(watch)
+})
+
+// ---- load shaping: rate limit and a cancelling deadline ---------------------------------
+
+/** Three requests a minute per API key (or per client address without one). */
+app.get(
+  '/limited',
+  rateLimit({
+    limit: 3,
+    windowMs: 60_000,
+    key: (c) => c.req.header('x-api-key') ?? clientAddress(c),
+  }),
+  (c) => c.json({ ok: true })
+)
+
+const reports = new Map<string, 'running' | 'done' | 'aborted'>()
+
+/** Builds a "report" taking `work` ms; the deadline aborts it after 200 ms. */
+app.get('/report', deadline({ ms: 200 }), async (c) => {
+  const id = c.req.query('id') ?? 'anonymous'
+  const work = Math.min(Number(c.req.query('work') ?? 10) || 0, 30_000)
+  const signal = c.get('signal')
+  reports.set(id, 'running')
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(resolve, work)
+      signal.addEventListener('abort', () => {
+        clearTimeout(timer)
+        reject(signal.reason)
+      })
+    })
+  } catch (error) {
+    reports.set(id, 'aborted')
+    throw error
+  }
+  reports.set(id, 'done')
+  return c.json({ id, report: `took ${work} ms` })
+})
+app.get('/report/:id', (c) => {
+  const state = reports.get(c.req.param('id'))
+  if (!state) throw new HTTPException(404, { message: 'No such report' })
+  return c.json({ id: c.req.param('id'), state })
 })
 
 // ---- errors -----------------------------------------------------------------------------

@@ -1,3 +1,5 @@
+export type { ClientAddressOptions } from './client-address.ts'
+export { clientAddress, REMOTE_ADDRESS } from './client-address.ts'
 export { errorHandler, notFoundHandler } from './lifecycle/errors.ts'
 export { InFlight } from './lifecycle/in-flight.ts'
 export type {
@@ -12,3 +14,4 @@ export type { Listener, ShutdownOptions } from './lifecycle/shutdown.ts'
 export { gracefulShutdown, onTermination } from './lifecycle/shutdown.ts'
 export type { WaitUntilErrorHandler } from './lifecycle/wait-until.ts'
 export { WaitUntilTracker } from './lifecycle/wait-until.ts'
+export * from './middleware/index.ts'

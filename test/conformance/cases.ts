@@ -261,7 +261,11 @@ export const cases: ConformanceCase[] = [
         headers: { 'user-agent': 'conformance/1.0', 'accept-language': 'fr', cookie: 'visits=41' },
       })
       expect(res.status).toBe(200)
-      expect(await res.json()).toEqual({ userAgent: 'conformance/1.0', language: 'fr', visits: 42 })
+      expect(await res.json()).toMatchObject({
+        userAgent: 'conformance/1.0',
+        language: 'fr',
+        visits: 42,
+      })
       const cookie = res.headers.get('set-cookie') ?? ''
       expect(cookie).toMatch(/^visits=42; /)
       expect(cookie).toMatch(/HttpOnly/)
@@ -354,6 +358,64 @@ export const cases: ConformanceCase[] = [
           state: 'answered',
           abortedAfterResponse: false,
         })
+      })
+    },
+  },
+  {
+    name: 'the client address comes from the connection (CF-Connecting-IP on Workers), never from X-Forwarded-For',
+    async run(client) {
+      const res = await client.fetch('/whoami', {
+        headers: { 'cf-connecting-ip': '203.0.113.7', 'x-forwarded-for': '6.6.6.6' },
+      })
+      const { address } = (await res.json()) as { address: string | null }
+      // In workerd, Cloudflare's edge sets CF-Connecting-IP (overwriting any client value);
+      // on Node and Deno the header is just a spoofable header and the socket is the truth.
+      if (client.runtime === 'workerd') expect(address).toBe('203.0.113.7')
+      else expect(address).toMatch(/^(::ffff:)?127\.0\.0\.1$/)
+    },
+  },
+  {
+    name: 'rateLimit: 3 a minute per key, then 429 with Retry-After and RateLimit headers',
+    async run(client) {
+      const headers = { 'x-api-key': uniqueId(client.runtime) }
+      const responses: Response[] = []
+      for (let i = 0; i < 4; i++) responses.push(await client.fetch('/limited', { headers }))
+      expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 429])
+      expect(responses.map((r) => r.headers.get('ratelimit-remaining'))).toEqual([
+        '2',
+        '1',
+        '0',
+        '0',
+      ])
+      expect(responses[0]?.headers.get('ratelimit-limit')).toBe('3')
+      expect(Number(responses[0]?.headers.get('ratelimit-reset'))).toBeGreaterThan(0)
+      expect(Number(responses[3]?.headers.get('retry-after'))).toBeGreaterThan(0)
+      expect(await responses[3]?.json()).toEqual({ error: 'Too Many Requests' })
+      const other = await client.fetch('/limited', {
+        headers: { 'x-api-key': `${headers['x-api-key']}-b` },
+      })
+      expect(other.status).toBe(200)
+    },
+  },
+  {
+    name: 'deadline: work that finishes in time answers normally',
+    async run(client) {
+      const id = uniqueId(client.runtime)
+      const res = await client.fetch(`/report?id=${id}&work=5`)
+      expect(res.status).toBe(200)
+      expect(await res.json()).toEqual({ id, report: 'took 5 ms' })
+      expect(await (await client.fetch(`/report/${id}`)).json()).toEqual({ id, state: 'done' })
+    },
+  },
+  {
+    name: 'deadline: slow work is aborted and the client gets a 504',
+    async run(client) {
+      const id = uniqueId(client.runtime)
+      const res = await client.fetch(`/report?id=${id}&work=20000`)
+      expect(res.status).toBe(504)
+      expect(await res.json()).toEqual({ error: 'Gateway Timeout: no response within 200 ms' })
+      await eventually(async () => {
+        expect(await (await client.fetch(`/report/${id}`)).json()).toEqual({ id, state: 'aborted' })
       })
     },
   },

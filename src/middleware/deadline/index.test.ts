@@ -1,0 +1,111 @@
+import { Hono } from 'hono'
+import { afterEach, describe, expect, test, vi } from 'vitest'
+import { deadline } from './index.ts'
+
+afterEach(() => {
+  vi.useRealTimers()
+})
+
+/** Resolves when `signal` aborts, with its reason. */
+const aborted = (signal: AbortSignal) =>
+  new Promise<unknown>((resolve) => signal.addEventListener('abort', () => resolve(signal.reason)))
+
+describe('deadline', () => {
+  test('a handler that finishes in time answers as usual, with a live signal', async () => {
+    let signal: AbortSignal | undefined
+    const app = new Hono().get('/', deadline({ ms: 1000 }), (c) => {
+      signal = c.get('signal')
+      return c.text('on time')
+    })
+    const res = await app.request('/')
+    expect(res.status).toBe(200)
+    expect(await res.text()).toBe('on time')
+    expect(signal?.aborted).toBe(false)
+  })
+
+  test('at the deadline the work is aborted and the client gets 504', async () => {
+    vi.useFakeTimers()
+    let reason: unknown
+    const app = new Hono()
+      .onError((error, c) => c.text(String(error), 500))
+      .get('/', deadline({ ms: 100 }), async (c) => {
+        reason = await aborted(c.get('signal'))
+        throw reason // swallowed: the deadline answered already
+      })
+    const pending = app.request('/')
+    await vi.advanceTimersByTimeAsync(100)
+    const res = await pending
+    expect(res.status).toBe(504)
+    expect(await res.json()).toEqual({ error: 'Gateway Timeout: no response within 100 ms' })
+    expect(reason).toBeInstanceOf(DOMException)
+    expect((reason as DOMException).name).toBe('TimeoutError')
+  })
+
+  test('the 504 wins over a handler that catches the abort and answers at once', async () => {
+    vi.useFakeTimers()
+    const app = new Hono().get('/', deadline({ ms: 50 }), async (c) => {
+      await aborted(c.get('signal'))
+      c.header('x-partial', 'yes')
+      return c.text('partial result', 200)
+    })
+    const pending = app.request('/')
+    await vi.advanceTimersByTimeAsync(50)
+    const res = await pending
+    expect(res.status).toBe(504)
+    expect(res.headers.get('x-partial')).toBeNull()
+  })
+
+  test('a handler that ignores the signal is not waited for', async () => {
+    vi.useFakeTimers()
+    const app = new Hono().get('/', deadline({ ms: 50 }), async (c) => {
+      await new Promise((resolve) => setTimeout(resolve, 10_000))
+      return c.text('too late')
+    })
+    const pending = app.request('/')
+    await vi.advanceTimersByTimeAsync(50)
+    expect((await pending).status).toBe(504)
+    await vi.advanceTimersByTimeAsync(10_000) // the late answer is dropped without error
+  })
+
+  test("the signal also follows the client's disconnect", async () => {
+    const client = new AbortController()
+    let reason: unknown
+    const app = new Hono().get('/', deadline({ ms: 60_000 }), async (c) => {
+      const gone = aborted(c.get('signal'))
+      client.abort(new Error('client left'))
+      reason = await gone
+      return c.text('nobody listens')
+    })
+    await app.request(new Request('http://x/', { signal: client.signal }))
+    expect(reason).toEqual(new Error('client left'))
+  })
+
+  test('errors before the deadline still reach onError', async () => {
+    const app = new Hono()
+      .onError((error, c) => c.text(`handled: ${error.message}`, 500))
+      .get('/', deadline({ ms: 1000 }), () => {
+        throw new Error('boom')
+      })
+    const res = await app.request('/')
+    expect(res.status).toBe(500)
+    expect(await res.text()).toBe('handled: boom')
+  })
+
+  test('a custom onTimeout response', async () => {
+    vi.useFakeTimers()
+    const app = new Hono().get(
+      '/',
+      deadline({ ms: 10, onTimeout: (c) => c.text('try later', 503) }),
+      (c) => new Promise<Response>((resolve) => setTimeout(() => resolve(c.text('late')), 100))
+    )
+    const pending = app.request('/')
+    await vi.advanceTimersByTimeAsync(10)
+    const res = await pending
+    expect(res.status).toBe(503)
+    expect(await res.text()).toBe('try later')
+  })
+
+  test('bad options fail at once', () => {
+    expect(() => deadline({ ms: 0 })).toThrow(RangeError)
+  })
+})

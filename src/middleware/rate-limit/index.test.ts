@@ -1,0 +1,168 @@
+import fc from 'fast-check'
+import { Hono } from 'hono'
+import { describe, expect, test } from 'vitest'
+import { MemoryStore, type RateLimitRule, rateLimit } from './index.ts'
+
+function clock(start = 1_000_000) {
+  let now = start
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms
+    },
+  }
+}
+
+const window = (limit: number, windowMs: number): RateLimitRule => ({
+  algorithm: 'sliding-window',
+  limit,
+  windowMs,
+})
+const bucket = (capacity: number, refillPerSecond: number): RateLimitRule => ({
+  algorithm: 'token-bucket',
+  capacity,
+  refillPerSecond,
+})
+
+describe('MemoryStore, sliding window', () => {
+  test('allows `limit` requests per window, then refuses with the time until one passes', () => {
+    const time = clock()
+    const store = new MemoryStore({ now: time.now })
+    const results = Array.from({ length: 4 }, () => store.consume('a', window(3, 1000)))
+    expect(results.map((r) => r.allowed)).toEqual([true, true, true, false])
+    expect(results.map((r) => r.remaining)).toEqual([2, 1, 0, 0])
+    expect(results[3]?.resetMs).toBe(1000)
+    // Next window: the previous 3 still weigh 3·(1 − e/1000); one more fits once that ≤ 2.
+    expect(results[3]?.retryAfterMs).toBe(1000 + 334)
+    time.advance(1000 + 334)
+    expect(store.consume('a', window(3, 1000)).allowed).toBe(true)
+  })
+
+  test('the previous window weighs in proportion to its overlap: no burst at the edge', () => {
+    const time = clock()
+    const store = new MemoryStore({ now: time.now })
+    for (let i = 0; i < 10; i++) store.consume('a', window(10, 1000))
+    time.advance(1000) // new window begins: the previous 10 still count fully
+    expect(store.consume('a', window(10, 1000)).allowed).toBe(false)
+    time.advance(500) // half of them have slid out
+    const results = Array.from({ length: 6 }, () => store.consume('a', window(10, 1000)))
+    expect(results.filter((r) => r.allowed)).toHaveLength(5)
+  })
+
+  test('keys are independent, and the least recently seen is evicted past maxKeys', () => {
+    const store = new MemoryStore({ maxKeys: 2, now: clock().now })
+    store.consume('a', window(1, 1000))
+    store.consume('b', window(1, 1000))
+    expect(store.consume('a', window(1, 1000)).allowed).toBe(false) // a is now most recent
+    store.consume('c', window(1, 1000)) // evicts b
+    expect(store.size).toBe(2)
+    expect(store.consume('b', window(1, 1000)).allowed).toBe(true) // b starts over
+  })
+
+  test('property: no fixed window admits more than `limit`; a refusal says when to retry', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10 }),
+        fc.array(fc.integer({ min: 0, max: 400 }), { minLength: 1, maxLength: 200 }),
+        (limit, gaps) => {
+          const time = clock()
+          const store = new MemoryStore({ now: time.now })
+          const perWindow = new Map<number, number>()
+          for (const gap of gaps) {
+            time.advance(gap)
+            const result = store.consume('k', window(limit, 1000))
+            const fixed = Math.floor((time.now() - 1_000_000) / 1000)
+            if (result.allowed) perWindow.set(fixed, (perWindow.get(fixed) ?? 0) + 1)
+            else expect(result.retryAfterMs).toBeGreaterThan(0)
+          }
+          for (const count of perWindow.values()) expect(count).toBeLessThanOrEqual(limit)
+        }
+      )
+    )
+  })
+})
+
+describe('MemoryStore, token bucket', () => {
+  test('a full bucket allows a burst, then refills at the given rate', () => {
+    const time = clock()
+    const store = new MemoryStore({ now: time.now })
+    const burst = Array.from({ length: 4 }, () => store.consume('a', bucket(3, 2)))
+    expect(burst.map((r) => r.allowed)).toEqual([true, true, true, false])
+    expect(burst[3]).toMatchObject({ remaining: 0, retryAfterMs: 500, resetMs: 1500 })
+    time.advance(499)
+    expect(store.consume('a', bucket(3, 2)).allowed).toBe(false)
+    time.advance(1)
+    expect(store.consume('a', bucket(3, 2)).allowed).toBe(true)
+  })
+
+  test('property: allowed requests never exceed capacity + refilled tokens', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 10 }),
+        fc.integer({ min: 1, max: 20 }),
+        fc.array(fc.integer({ min: 0, max: 300 }), { minLength: 1, maxLength: 200 }),
+        (capacity, rate, gaps) => {
+          const time = clock()
+          const store = new MemoryStore({ now: time.now })
+          let allowed = 0
+          let elapsed = 0
+          for (const gap of gaps) {
+            time.advance(gap)
+            elapsed += gap
+            if (store.consume('k', bucket(capacity, rate)).allowed) allowed++
+          }
+          expect(allowed).toBeLessThanOrEqual(capacity + Math.floor((elapsed / 1000) * rate))
+        }
+      )
+    )
+  })
+})
+
+describe('rateLimit middleware', () => {
+  function app(options: Parameters<typeof rateLimit>[0]) {
+    return new Hono().use(rateLimit(options)).get('/', (c) => c.text('ok'))
+  }
+
+  test('adds the RateLimit headers, refuses with 429 and Retry-After', async () => {
+    const limited = app({ limit: 2, windowMs: 60_000, key: () => 'me' })
+    const responses = []
+    for (let i = 0; i < 3; i++) responses.push(await limited.request('/'))
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 429])
+    expect(responses[0]?.headers.get('ratelimit-limit')).toBe('2')
+    expect(responses[0]?.headers.get('ratelimit-remaining')).toBe('1')
+    expect(responses[0]?.headers.get('ratelimit-reset')).toBe('60')
+    expect(responses[2]?.headers.get('retry-after')).toMatch(/^\d+$/)
+    expect(responses[2]?.headers.get('ratelimit-remaining')).toBe('0')
+    expect(await responses[2]?.json()).toEqual({ error: 'Too Many Requests' })
+  })
+
+  test('limits each key separately; without an address every client shares `unknown`', async () => {
+    const byHeader = app({ tokens: 1, refillPerSecond: 0.001, key: (c) => c.req.header('x-id') })
+    expect((await byHeader.request('/', { headers: { 'x-id': 'a' } })).status).toBe(200)
+    expect((await byHeader.request('/', { headers: { 'x-id': 'b' } })).status).toBe(200)
+    expect((await byHeader.request('/', { headers: { 'x-id': 'a' } })).status).toBe(429)
+    expect((await byHeader.request('/')).status).toBe(200)
+    expect((await byHeader.request('/')).status).toBe(429)
+  })
+
+  test('trusts X-Forwarded-For only when told how many proxies stand in front', async () => {
+    const store = new MemoryStore()
+    const seen: string[] = []
+    const spy = {
+      consume: (key: string, rule: RateLimitRule) => {
+        seen.push(key)
+        return store.consume(key, rule)
+      },
+    }
+    const headers = { 'x-forwarded-for': '6.6.6.6, 203.0.113.9' }
+    await app({ limit: 5, windowMs: 1000, store: spy }).request('/', { headers })
+    await app({ limit: 5, windowMs: 1000, store: spy, trustProxy: 1 }).request('/', { headers })
+    await app({ limit: 5, windowMs: 1000, store: spy, trustProxy: true }).request('/', { headers })
+    expect(seen).toEqual(['unknown', '203.0.113.9', '6.6.6.6'])
+  })
+
+  test('bad options fail at once', () => {
+    expect(() => rateLimit({ limit: 0, windowMs: 1000 })).toThrow(RangeError)
+    expect(() => rateLimit({ tokens: 1, refillPerSecond: 0 })).toThrow(RangeError)
+  })
+})

@@ -1,0 +1,94 @@
+import type { Context, MiddlewareHandler } from 'hono'
+import { type ClientAddressOptions, clientAddress } from '../../client-address.ts'
+import {
+  MemoryStore,
+  type RateLimitResult,
+  type RateLimitRule,
+  type RateLimitStore,
+} from './store.ts'
+
+export type { MemoryStoreOptions, RateLimitResult, RateLimitRule, RateLimitStore } from './store.ts'
+export { MemoryStore } from './store.ts'
+
+/** A sliding window: `limit` requests per `windowMs`. */
+export interface SlidingWindowOptions {
+  limit: number
+  windowMs: number
+}
+
+/** A token bucket: bursts of up to `tokens`, refilled at `refillPerSecond`. */
+export interface TokenBucketOptions {
+  tokens: number
+  refillPerSecond: number
+}
+
+export type RateLimitOptions = (SlidingWindowOptions | TokenBucketOptions) &
+  ClientAddressOptions & {
+    /**
+     * Who is being limited. Default: the client's IP address (see `clientAddress`);
+     * requests whose address the runtime does not give share the key `unknown`.
+     */
+    key?: (c: Context) => string | undefined | Promise<string | undefined>
+    /** Where quotas live. Default: a `MemoryStore` of this process / isolate. */
+    store?: RateLimitStore
+    /** The refusal. Default: `429` with a JSON body. The rate-limit headers are added to it. */
+    onLimited?: (c: Context, result: RateLimitResult) => Response | Promise<Response>
+  }
+
+function toRule(options: SlidingWindowOptions | TokenBucketOptions): RateLimitRule {
+  if ('windowMs' in options) {
+    if (!(options.limit >= 1) || !(options.windowMs > 0)) {
+      throw new RangeError('rateLimit: limit must be ≥ 1 and windowMs > 0')
+    }
+    return { algorithm: 'sliding-window', limit: options.limit, windowMs: options.windowMs }
+  }
+  if (!(options.tokens >= 1) || !(options.refillPerSecond > 0)) {
+    throw new RangeError('rateLimit: tokens must be ≥ 1 and refillPerSecond > 0')
+  }
+  return {
+    algorithm: 'token-bucket',
+    capacity: options.tokens,
+    refillPerSecond: options.refillPerSecond,
+  }
+}
+
+/** The IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers), in seconds. */
+function rateLimitHeaders(result: RateLimitResult): Record<string, string> {
+  return {
+    'RateLimit-Limit': String(result.limit),
+    'RateLimit-Remaining': String(result.remaining),
+    'RateLimit-Reset': String(Math.ceil(result.resetMs / 1000)),
+  }
+}
+
+/**
+ * Limits requests per client with a sliding window or a token bucket. Refused requests get
+ * `429` with `Retry-After`; every response carries `RateLimit-Limit`, `RateLimit-Remaining`
+ * and `RateLimit-Reset`.
+ *
+ * @example
+ * ```ts
+ * app.use('/api/*', rateLimit({ limit: 100, windowMs: 60_000 }))
+ * app.post('/login', rateLimit({ tokens: 5, refillPerSecond: 0.1 }), login)
+ * ```
+ */
+export function rateLimit(options: RateLimitOptions): MiddlewareHandler {
+  const rule = toRule(options)
+  const store = options.store ?? new MemoryStore()
+  const key = options.key ?? ((c: Context) => clientAddress(c, options))
+  const onLimited =
+    options.onLimited ?? ((c: Context) => c.json({ error: 'Too Many Requests' }, 429))
+
+  return async function rateLimit(c, next) {
+    const result = await store.consume((await key(c)) ?? 'unknown', rule)
+    const headers = rateLimitHeaders(result)
+    if (!result.allowed) {
+      const refused = await onLimited(c, result)
+      refused.headers.set('Retry-After', String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))))
+      for (const [name, value] of Object.entries(headers)) refused.headers.set(name, value)
+      return refused
+    }
+    await next()
+    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value)
+  }
+}

@@ -1,0 +1,145 @@
+/** How requests are counted: a sliding window or a token bucket. */
+export type RateLimitRule =
+  | {
+      algorithm: 'sliding-window'
+      /** Requests allowed per window. */
+      limit: number
+      windowMs: number
+    }
+  | {
+      algorithm: 'token-bucket'
+      /** Bucket size: the burst allowed after a quiet period. */
+      capacity: number
+      /** Tokens added back per second. */
+      refillPerSecond: number
+    }
+
+/** The outcome of taking one request's worth of quota. */
+export interface RateLimitResult {
+  allowed: boolean
+  /** The quota: `limit` or `capacity`. */
+  limit: number
+  /** Requests left right now. */
+  remaining: number
+  /** Milliseconds until the quota is whole again. */
+  resetMs: number
+  /** When refused: milliseconds until one request would pass. `0` when allowed. */
+  retryAfterMs: number
+}
+
+/**
+ * Where quotas live. The check and the update happen in one call so that a store shared
+ * by many isolates (a Durable Object) can make them atomic.
+ */
+export interface RateLimitStore {
+  consume(key: string, rule: RateLimitRule): RateLimitResult | Promise<RateLimitResult>
+}
+
+export interface MemoryStoreOptions {
+  /** Keys kept at most; the least recently seen is dropped first. Default 10,000. */
+  maxKeys?: number
+  /** The clock, in milliseconds (tests pass a fake one). Default `Date.now`. */
+  now?: () => number
+}
+
+interface WindowEntry {
+  start: number
+  current: number
+  previous: number
+}
+
+interface BucketEntry {
+  tokens: number
+  updated: number
+}
+
+/**
+ * Quotas in a `Map`, per process on Node and Deno and per isolate on Workers (where
+ * requests of one client may reach different isolates: use a Durable Object store for a
+ * limit that holds across the deployment). Memory is bounded by `maxKeys`; no timer runs.
+ *
+ * The sliding window is the two-counter approximation Cloudflare's own limiter uses: the
+ * previous window's count, weighted by how much of it still overlaps, plus the current
+ * window's count. O(1) memory per key; no fixed window ever admits more than `limit`, and
+ * the double burst that plain fixed windows allow across an edge is smoothed away (it
+ * assumes the previous window's requests were spread evenly, so a span straddling two
+ * windows can hold a few more than `limit`).
+ */
+export class MemoryStore implements RateLimitStore {
+  readonly #entries = new Map<string, WindowEntry | BucketEntry>()
+  readonly #maxKeys: number
+  readonly #now: () => number
+
+  constructor(options: MemoryStoreOptions = {}) {
+    this.#maxKeys = options.maxKeys ?? 10_000
+    this.#now = options.now ?? Date.now
+  }
+
+  /** Keys currently tracked. */
+  get size(): number {
+    return this.#entries.size
+  }
+
+  consume(key: string, rule: RateLimitRule): RateLimitResult {
+    const entry = this.#entries.get(key)
+    // Re-inserting keeps the Map in least-recently-seen order for eviction.
+    if (entry) this.#entries.delete(key)
+    else if (this.#entries.size >= this.#maxKeys) {
+      const oldest = this.#entries.keys().next()
+      if (!oldest.done) this.#entries.delete(oldest.value)
+    }
+    const now = this.#now()
+    if (rule.algorithm === 'sliding-window') {
+      const window = (entry as WindowEntry | undefined) ?? { start: now, current: 0, previous: 0 }
+      this.#entries.set(key, window)
+      return slideWindow(window, rule.limit, rule.windowMs, now)
+    }
+    const bucket = (entry as BucketEntry | undefined) ?? { tokens: rule.capacity, updated: now }
+    this.#entries.set(key, bucket)
+    return takeToken(bucket, rule.capacity, rule.refillPerSecond, now)
+  }
+}
+
+function slideWindow(w: WindowEntry, limit: number, windowMs: number, now: number) {
+  const windowsPassed = Math.floor((now - w.start) / windowMs)
+  if (windowsPassed > 0) {
+    w.previous = windowsPassed === 1 ? w.current : 0
+    w.current = 0
+    w.start += windowsPassed * windowMs
+  }
+  const elapsed = now - w.start
+  const estimate = w.previous * (1 - elapsed / windowMs) + w.current
+  const allowed = estimate + 1 <= limit
+  if (allowed) w.current++
+  const resetMs = w.start + windowMs - now
+  let retryAfterMs = 0
+  if (!allowed) {
+    // The earliest elapsed time e at which previous·(1 − e/W) + current + 1 ≤ limit,
+    // in this window if the current count leaves room, else in the next one.
+    retryAfterMs =
+      w.current + 1 <= limit
+        ? windowMs * (1 - (limit - 1 - w.current) / w.previous) - elapsed
+        : resetMs + Math.max(0, windowMs * (1 - (limit - 1) / w.current))
+  }
+  return {
+    allowed,
+    limit,
+    remaining: Math.max(0, Math.floor(limit - estimate - (allowed ? 1 : 0))),
+    resetMs,
+    retryAfterMs: Math.max(0, Math.ceil(retryAfterMs)),
+  }
+}
+
+function takeToken(b: BucketEntry, capacity: number, refillPerSecond: number, now: number) {
+  b.tokens = Math.min(capacity, b.tokens + ((now - b.updated) / 1000) * refillPerSecond)
+  b.updated = now
+  const allowed = b.tokens >= 1
+  if (allowed) b.tokens -= 1
+  return {
+    allowed,
+    limit: capacity,
+    remaining: Math.floor(b.tokens),
+    resetMs: Math.ceil(((capacity - b.tokens) / refillPerSecond) * 1000),
+    retryAfterMs: allowed ? 0 : Math.ceil(((1 - b.tokens) / refillPerSecond) * 1000),
+  }
+}
