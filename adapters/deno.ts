@@ -8,36 +8,23 @@
  * `info.completed` resolves even after a disconnect (both measured with Deno 2.9.6).
  */
 import type { Env } from 'hono'
-import type { Listener, Servable } from '../src/index.ts'
+import type { Listener, Servable, ServeOptions, ServerHandle } from '../src/index.ts'
 import {
-  gracefulShutdown,
+  DEFAULT_PORT,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
   InFlight,
-  onTermination,
   REMOTE_ADDRESS,
+  serverUrl,
+  shutdownControl,
   toService,
   WaitUntilTracker,
 } from '../src/index.ts'
 
-export interface DenoServeOptions {
-  /** Port to listen on; `0` picks a free one. Default: `$PORT`, else 8787. */
-  port?: number
-  /** Default `127.0.0.1`. */
-  hostname?: string
-  /** How long in-flight requests, then `waitUntil` work, may run on shutdown. Default 10 s. */
-  shutdownTimeout?: number
-  /** The bindings seen as `c.env` (with `remoteAddr` / `completed` added). Default `Deno.env`. */
-  env?: object
-  /** Shut down gracefully on SIGTERM and SIGINT, then exit. Default `true`. */
-  signals?: boolean
-}
+/** `env` defaults to `Deno.env`; each request's `c.env` adds `remoteAddr` and `completed`. */
+export type DenoServeOptions = ServeOptions
 
-export interface DenoServer {
+export interface DenoServer extends ServerHandle {
   readonly server: Deno.HttpServer<Deno.NetAddr>
-  readonly port: number
-  readonly url: string
-  readonly waitUntil: WaitUntilTracker
-  /** The graceful shutdown (same as on SIGTERM, without exiting). Idempotent. */
-  close(): Promise<void>
 }
 
 const INFO = Symbol('info')
@@ -114,7 +101,7 @@ export async function serve<E extends Env>(
   try {
     server = Deno.serve(
       {
-        port: options.port ?? Number(Deno.env.get('PORT') ?? 8787),
+        port: options.port ?? Number(Deno.env.get('PORT') ?? DEFAULT_PORT),
         hostname,
         onListen: listening.resolve,
       },
@@ -133,31 +120,26 @@ export async function serve<E extends Env>(
     close: () => server.shutdown(),
     abort: () => forced.abort(new DOMException('The server is shutting down.', 'AbortError')),
   }
-  const timeout = options.shutdownTimeout ?? 10_000
-  let closing: Promise<void> | undefined
-  const terminate = onTermination(close, (code) => Deno.exit(code))
-  function close(): Promise<void> {
-    closing ??= gracefulShutdown({
+  const close = shutdownControl(
+    {
       service,
       listener,
       requests,
       waitUntil: tracker,
-      timeout,
-    }).finally(() => {
-      Deno.removeSignalListener('SIGTERM', terminate)
-      Deno.removeSignalListener('SIGINT', terminate)
-    })
-    return closing
-  }
-  if (options.signals ?? true) {
-    Deno.addSignalListener('SIGTERM', terminate)
-    Deno.addSignalListener('SIGINT', terminate)
-  }
+      timeout: options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
+    },
+    {
+      addSignalListener: (signal, listener) => Deno.addSignalListener(signal, listener),
+      removeSignalListener: (signal, listener) => Deno.removeSignalListener(signal, listener),
+      exit: (code) => Deno.exit(code),
+    },
+    options.signals ?? true
+  )
 
   return {
     server,
     port: address.port,
-    url: `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${address.port}`,
+    url: serverUrl(hostname, address.port),
     waitUntil: tracker,
     close,
   }

@@ -7,36 +7,23 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createAdaptorServer, type HttpBindings } from '@hono/node-server'
 import type { Env } from 'hono'
-import type { Listener, Servable } from '../src/index.ts'
+import type { Listener, Servable, ServeOptions, ServerHandle } from '../src/index.ts'
 import {
-  gracefulShutdown,
+  DEFAULT_PORT,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
   InFlight,
-  onTermination,
   REMOTE_ADDRESS,
+  serverUrl,
+  shutdownControl,
   toService,
   WaitUntilTracker,
 } from '../src/index.ts'
 
-export interface NodeServeOptions {
-  /** Port to listen on; `0` picks a free one. Default: `$PORT`, else 8787. */
-  port?: number
-  /** Default `127.0.0.1`. */
-  hostname?: string
-  /** How long in-flight requests, then `waitUntil` work, may run on shutdown. Default 10 s. */
-  shutdownTimeout?: number
-  /** The bindings seen as `c.env` (with `incoming` / `outgoing` added). Default `process.env`. */
-  env?: object
-  /** Shut down gracefully on SIGTERM and SIGINT, then exit. Default `true`. */
-  signals?: boolean
-}
+/** `env` defaults to `process.env`; each request's `c.env` adds `incoming` and `outgoing`. */
+export type NodeServeOptions = ServeOptions
 
-export interface NodeServer {
+export interface NodeServer extends ServerHandle {
   readonly server: Server
-  readonly port: number
-  readonly url: string
-  readonly waitUntil: WaitUntilTracker
-  /** The graceful shutdown (same as on SIGTERM, without exiting). Idempotent. */
-  close(): Promise<void>
 }
 
 /**
@@ -65,7 +52,7 @@ export async function serve<E extends Env>(
     },
   })
   const hostname = options.hostname ?? '127.0.0.1'
-  const port = options.port ?? Number(process.env.PORT ?? 8787)
+  const port = options.port ?? Number(process.env.PORT ?? DEFAULT_PORT)
 
   await service.startup()
   const server = createAdaptorServer({
@@ -106,32 +93,27 @@ export async function serve<E extends Env>(
     // Destroying the sockets makes @hono/node-server abort each open request's signal.
     abort: () => server.closeAllConnections(),
   }
-  const timeout = options.shutdownTimeout ?? 10_000
-  let closing: Promise<void> | undefined
-  const terminate = onTermination(close, (code) => process.exit(code))
-  function close(): Promise<void> {
-    closing ??= gracefulShutdown({
+  const close = shutdownControl(
+    {
       service,
       listener,
       requests,
       waitUntil: tracker,
-      timeout,
-    }).finally(() => {
-      process.off('SIGTERM', terminate)
-      process.off('SIGINT', terminate)
-    })
-    return closing
-  }
-  if (options.signals ?? true) {
-    process.on('SIGTERM', terminate)
-    process.on('SIGINT', terminate)
-  }
+      timeout: options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
+    },
+    {
+      addSignalListener: (signal, listener) => process.on(signal, listener),
+      removeSignalListener: (signal, listener) => process.off(signal, listener),
+      exit: (code) => process.exit(code),
+    },
+    options.signals ?? true
+  )
 
   const address = server.address() as AddressInfo
   return {
     server,
     port: address.port,
-    url: `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${address.port}`,
+    url: serverUrl(hostname, address.port),
     waitUntil: tracker,
     close,
   }

@@ -2,6 +2,13 @@ export type { ClientAddressOptions } from './client-address.ts'
 export { clientAddress, REMOTE_ADDRESS } from './client-address.ts'
 export { errorHandler, notFoundHandler } from './lifecycle/errors.ts'
 export { InFlight } from './lifecycle/in-flight.ts'
+export type { ProcessControl, ServeOptions, ServerHandle } from './lifecycle/serve.ts'
+export {
+  DEFAULT_PORT,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  serverUrl,
+  shutdownControl,
+} from './lifecycle/serve.ts'
 export type {
   CleanupContext,
   FetchHandler,

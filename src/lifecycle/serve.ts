@@ -1,0 +1,67 @@
+import type { Env } from 'hono'
+import { gracefulShutdown, onTermination, type ShutdownOptions } from './shutdown.ts'
+import type { WaitUntilTracker } from './wait-until.ts'
+
+/** What every server adapter (Node, Deno) accepts. */
+export interface ServeOptions {
+  /** Port to listen on; `0` picks a free one. Default: `$PORT`, else 8787. */
+  port?: number
+  /** Default `127.0.0.1`. */
+  hostname?: string
+  /** How long in-flight requests, then `waitUntil` work, may run on shutdown. Default 10 s. */
+  shutdownTimeout?: number
+  /** The bindings seen as `c.env`. Default: the process environment. */
+  env?: object
+  /** Shut down gracefully on SIGTERM and SIGINT, then exit. Default `true`. */
+  signals?: boolean
+}
+
+/** What every server adapter returns. */
+export interface ServerHandle {
+  readonly port: number
+  readonly url: string
+  readonly waitUntil: WaitUntilTracker
+  /** The graceful shutdown (the same as on SIGTERM, without exiting). Idempotent. */
+  close(): Promise<void>
+}
+
+export const DEFAULT_PORT = 8787
+export const DEFAULT_SHUTDOWN_TIMEOUT_MS = 10_000
+
+/** How a runtime delivers termination signals and ends the process. */
+export interface ProcessControl {
+  addSignalListener(signal: 'SIGTERM' | 'SIGINT', listener: () => void): void
+  removeSignalListener(signal: 'SIGTERM' | 'SIGINT', listener: () => void): void
+  exit(code: number): void
+}
+
+/**
+ * The `close()` of a server handle: one graceful shutdown however often it is called, and
+ * the same on SIGTERM/SIGINT (then exit) when `signals` is on. The signal listeners go
+ * once the shutdown is over, so a server closed in a test leaves nothing installed.
+ */
+export function shutdownControl<E extends Env>(
+  shutdown: ShutdownOptions<E>,
+  runtime: ProcessControl,
+  signals: boolean
+): () => Promise<void> {
+  let closing: Promise<void> | undefined
+  const terminate = onTermination(close, runtime.exit)
+  function close(): Promise<void> {
+    closing ??= gracefulShutdown(shutdown).finally(() => {
+      runtime.removeSignalListener('SIGTERM', terminate)
+      runtime.removeSignalListener('SIGINT', terminate)
+    })
+    return closing
+  }
+  if (signals) {
+    runtime.addSignalListener('SIGTERM', terminate)
+    runtime.addSignalListener('SIGINT', terminate)
+  }
+  return close
+}
+
+/** `http://host:port`, with brackets around an IPv6 host. */
+export function serverUrl(hostname: string, port: number): string {
+  return `http://${hostname.includes(':') ? `[${hostname}]` : hostname}:${port}`
+}
