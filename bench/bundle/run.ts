@@ -1,0 +1,56 @@
+/**
+ * Workers bundle sizes, minified and gzipped, built the way wrangler builds them (esbuild,
+ * ESM, workerd conditions): the benchmark routes as plain Hono and through edgeio, and the
+ * example service with edgeio's own share of it (from esbuild's metafile).
+ *
+ *   node bench/bundle/run.ts
+ */
+import { gzipSync } from 'node:zlib'
+import { build } from 'esbuild'
+
+export interface BundleSize {
+  name: string
+  entry: string
+  minifiedBytes: number
+  gzipBytes: number
+  /** Bytes of the minified output that come from edgeio's src/ and adapters/. */
+  edgeioBytes: number
+}
+
+async function measure(name: string, entry: string): Promise<BundleSize> {
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    minify: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2024',
+    conditions: ['workerd', 'worker', 'browser'],
+    mainFields: ['browser', 'module', 'main'],
+    write: false,
+    metafile: true,
+    logLevel: 'silent',
+  })
+  const code = result.outputFiles[0]?.contents ?? new Uint8Array()
+  const output = Object.values(result.metafile.outputs)[0]
+  const edgeioBytes = Object.entries(output?.inputs ?? {})
+    .filter(([path]) => /^(src|adapters)\//.test(path))
+    .reduce((sum, [, input]) => sum + input.bytesInOutput, 0)
+  return {
+    name,
+    entry,
+    minifiedBytes: code.byteLength,
+    gzipBytes: gzipSync(code).byteLength,
+    edgeioBytes,
+  }
+}
+
+export function runBundleBench(): Promise<BundleSize[]> {
+  return Promise.all([
+    measure('benchmark routes, plain Hono', 'bench/bundle/plain-hono.ts'),
+    measure('benchmark routes, edgeio (Service + toWorker)', 'bench/bundle/edgeio.ts'),
+    measure('example service (examples/workers)', 'examples/workers/index.ts'),
+  ])
+}
+
+if (import.meta.main) console.table(await runBundleBench())
