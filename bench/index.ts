@@ -132,10 +132,7 @@ function bundleTable(sizes: readonly BundleSize[]): string {
 const bundles = await runBundleBench()
 const samples = await runHttpBench(options)
 const ratios = httpRatios(samples)
-writeFileSync(
-  `${root}bench/ratios.svg`,
-  ratioChart('edgeio / peer (above 1.0: edgeio ahead)', ratios)
-)
+const chart = ratioChart('edgeio / peer (above 1.0: edgeio ahead)', ratios)
 const [plain, withEdgeio] = bundles
 const report = `# Benchmarks
 
