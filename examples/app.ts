@@ -6,26 +6,43 @@
 
 import type { MiddlewareHandler } from 'hono'
 import { Hono } from 'hono'
-import { bearerAuth } from 'hono/bearer-auth'
 import { bodyLimit } from 'hono/body-limit'
 import { getCookie, setCookie } from 'hono/cookie'
+import { csrf } from 'hono/csrf'
 import { HTTPException } from 'hono/http-exception'
 import { stream } from 'hono/streaming'
 import { timingSafeEqual } from 'hono/utils/buffer'
 import { validator } from 'hono/validator'
 import {
+  bearerIdentity,
   clientAddress,
   deadline,
   errorHandler,
+  forget,
+  identity,
+  type KVNamespaceLike,
+  KVSessionStore,
   notFoundHandler,
+  permissionTable,
   rateLimit,
+  remember,
+  requireAuth,
+  requirePermission,
   Service,
+  security,
+  session,
+  sessionIdentity,
+  tokenTable,
 } from '../src/index.ts'
 
 /** The bindings the example reads: wrangler.toml `[vars]` on Workers, the environment elsewhere. */
 export type Bindings = {
   /** Bearer token guarding `/admin`; unset means every request is refused. */
   API_TOKEN?: string
+  /** Seals session cookies (≥ 32 characters); unset, a random per-process one is used. */
+  SESSION_SECRET?: string
+  /** Workers KV namespace for sessions; without it they are sealed in the cookie. */
+  SESSIONS?: KVNamespaceLike
   /** `silent` turns the access log off (the test suites set it). */
   LOG_LEVEL?: string
 }
@@ -64,18 +81,29 @@ function accessLog(): MiddlewareHandler<AppEnv> {
   }
 }
 
-/** Bearer-token guard; the token comes from the bindings and is compared in constant time. */
-function requireAuth(): MiddlewareHandler<AppEnv> {
-  return bearerAuth({
-    realm: 'edgeio-example',
-    verifyToken: async (token, c) => {
-      const expected = (c.env as Bindings | undefined)?.API_TOKEN
-      return expected !== undefined && expected !== '' && (await timingSafeEqual(expected, token))
-    },
-    noAuthenticationHeader: { message: { error: 'Unauthorized: bearer token required' } },
-    invalidAuthenticationHeader: { message: { error: 'Bad Request: malformed Authorization' } },
-    invalidToken: { message: { error: 'Unauthorized: invalid token' } },
-  })
+/** Bearer tokens for the API: the one in the bindings, compared in constant time. */
+const apiToken = bearerIdentity({
+  realm: 'edgeio-example',
+  verify: tokenTable((c) => ({ [(c.env as Bindings | undefined)?.API_TOKEN ?? '']: 'api-client' })),
+})
+
+/**
+ * Demo accounts for the log-in form. A real service keeps password hashes (PBKDF2 or
+ * argon2) in a database; the point here is the session and permission plumbing.
+ */
+const USERS: Record<string, { password: string; permissions: string[] }> = {
+  alice: { password: 'wonderland', permissions: ['notes:delete'] },
+  bob: { password: 'builder', permissions: [] },
+}
+
+let ephemeralSecret: string | undefined
+/** Without SESSION_SECRET, sessions last as long as this process (or isolate). */
+function sessionSecret(env: Bindings | undefined): string {
+  if (env?.SESSION_SECRET) return env.SESSION_SECRET
+  ephemeralSecret ??= Array.from(crypto.getRandomValues(new Uint8Array(32)), (b) =>
+    b.toString(16).padStart(2, '0')
+  ).join('')
+  return ephemeralSecret
 }
 
 const limitBody = bodyLimit({
@@ -84,6 +112,25 @@ const limitBody = bodyLimit({
 })
 
 app.use(accessLog())
+app.use(
+  session({
+    secrets: (c) => sessionSecret(c.env as Bindings | undefined),
+    // Served over plain http on localhost; behind TLS in production, leave `secure` on.
+    secure: false,
+    store: (c) => {
+      const kv = (c.env as Bindings | undefined)?.SESSIONS
+      return kv ? new KVSessionStore(kv) : undefined
+    },
+  })
+)
+app.use(
+  security({
+    identity: [sessionIdentity(), apiToken],
+    authorization: permissionTable(
+      Object.fromEntries(Object.entries(USERS).map(([name, user]) => [name, user.permissions]))
+    ),
+  })
+)
 app.onError(errorHandler)
 app.notFound(notFoundHandler)
 
@@ -169,7 +216,7 @@ app.put('/notes/:id', limitBody, noteBody, (c) => {
   notes.set(note.id, note)
   return c.json(note)
 })
-app.delete('/notes/:id', (c) => {
+app.delete('/notes/:id', requirePermission('notes:delete'), (c) => {
   notes.delete(findNote(c.req.param('id')).id)
   return c.body(null, 204)
 })
@@ -189,7 +236,38 @@ app.get('/whoami', (c) => {
 
 // ---- a protected route ------------------------------------------------------------------
 
-app.get('/admin', requireAuth(), (c) => c.json({ admin: true, notes: notes.size }))
+app.get('/admin', requireAuth(apiToken), (c) => c.json({ admin: true, notes: notes.size }))
+
+// ---- sessions: log in, who am I, log out ------------------------------------------------
+
+/** Form posts authenticated by cookie: refuse those from other origins (Hono's csrf). */
+const sameOrigin = csrf()
+
+app.post(
+  '/login',
+  sameOrigin,
+  validator('form', (form) => ({
+    username: String(form.username ?? ''),
+    password: String(form.password ?? ''),
+  })),
+  async (c) => {
+    const { username, password } = c.req.valid('form')
+    const user = Object.hasOwn(USERS, username) ? USERS[username] : undefined
+    // Compare even for an unknown user, so timing does not tell which names exist.
+    const matches = await timingSafeEqual(user?.password ?? '\u0000', password)
+    if (!user || !matches) return c.json({ error: 'Unauthorized: wrong username or password' }, 401)
+    await remember(c, username)
+    return c.json({ user: username })
+  }
+)
+app.post('/logout', sameOrigin, async (c) => {
+  await forget(c)
+  return c.body(null, 204)
+})
+app.get('/me', requireAuth(), async (c) => {
+  const user = (await identity(c)) as string
+  return c.json({ user, permissions: USERS[user]?.permissions ?? [] })
+})
 
 // ---- streaming --------------------------------------------------------------------------
 

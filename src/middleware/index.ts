@@ -1,3 +1,21 @@
+export type {
+  AuthorizationPolicy,
+  IdentityPolicy,
+  SecurityOptions,
+} from './auth/index.ts'
+export {
+  bearerIdentity,
+  forget,
+  identity,
+  MalformedCredentialsError,
+  permissionTable,
+  remember,
+  requireAuth,
+  requirePermission,
+  security,
+  sessionIdentity,
+  tokenTable,
+} from './auth/index.ts'
 export type { DeadlineOptions } from './deadline/index.ts'
 export { deadline } from './deadline/index.ts'
 export type {
@@ -10,3 +28,17 @@ export type {
   TokenBucketOptions,
 } from './rate-limit/index.ts'
 export { MemoryStore, rateLimit } from './rate-limit/index.ts'
+export type {
+  KVNamespaceLike,
+  MemorySessionStoreOptions,
+  SessionData,
+  SessionOptions,
+  SessionStore,
+} from './session/index.ts'
+export {
+  KVSessionStore,
+  MemorySessionStore,
+  Session,
+  SessionTooLargeError,
+  session,
+} from './session/index.ts'

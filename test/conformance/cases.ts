@@ -35,6 +35,24 @@ function byteStream(size: number): ReadableStream<Uint8Array> {
   })
 }
 
+/** The `name=value` part of a response's session cookie, to send back. */
+function sessionCookie(res: Response): string {
+  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('edgeio.session='))
+  return cookie?.split(';')[0] ?? ''
+}
+
+/** Logs in through the form and returns the session cookie to send. */
+async function login(client: Client, username: string, password: string): Promise<string> {
+  const res = await client.fetch('/login', {
+    method: 'POST',
+    headers: { origin: client.origin },
+    body: new URLSearchParams({ username, password }),
+  })
+  expect(res.status).toBe(200)
+  await res.body?.cancel()
+  return sessionCookie(res)
+}
+
 export const cases: ConformanceCase[] = [
   {
     name: 'GET / greets Anonymous as text',
@@ -117,7 +135,20 @@ export const cases: ConformanceCase[] = [
       expect(updated.status).toBe(200)
       expect(await updated.json()).toEqual({ id: note.id, text: 'buy oat milk', tags: [] })
 
-      const deleted = await client.fetch(`/notes/${note.id}`, { method: 'DELETE' })
+      const anonymous = await client.fetch(`/notes/${note.id}`, { method: 'DELETE' })
+      expect(anonymous.status).toBe(401)
+      const bob = await login(client, 'bob', 'builder')
+      const forbidden = await client.fetch(`/notes/${note.id}`, {
+        method: 'DELETE',
+        headers: { cookie: bob },
+      })
+      expect(forbidden.status).toBe(403)
+      expect(await forbidden.json()).toEqual({ error: 'Forbidden: requires "notes:delete"' })
+      const alice = await login(client, 'alice', 'wonderland')
+      const deleted = await client.fetch(`/notes/${note.id}`, {
+        method: 'DELETE',
+        headers: { cookie: alice },
+      })
       expect(deleted.status).toBe(204)
       const gone = await client.fetch(`/notes/${note.id}`)
       expect(gone.status).toBe(404)
@@ -274,20 +305,25 @@ export const cases: ConformanceCase[] = [
     },
   },
   {
-    name: 'the protected route wants a bearer token: 401 without, 401 wrong, 200 right',
+    name: 'the API route wants a bearer token: 401 without, 401 wrong, 400 malformed, 200 right',
     async run(client) {
       const without = await client.fetch('/admin')
       expect(without.status).toBe(401)
       expect(without.headers.get('www-authenticate')).toBe('Bearer realm="edgeio-example"')
-      expect(await without.json()).toEqual({ error: 'Unauthorized: bearer token required' })
+      expect(await without.json()).toEqual({ error: 'Unauthorized: credentials required' })
 
       const wrong = await client.fetch('/admin', { headers: { authorization: 'Bearer nope' } })
       expect(wrong.status).toBe(401)
-      expect(wrong.headers.get('www-authenticate')).toBe('Bearer error="invalid_token"')
-      await wrong.body?.cancel()
+      expect(wrong.headers.get('www-authenticate')).toBe(
+        'Bearer realm="edgeio-example", error="invalid_token"'
+      )
+      expect(await wrong.json()).toEqual({ error: 'Unauthorized: invalid credentials' })
 
       const malformed = await client.fetch('/admin', { headers: { authorization: 'Basic abc' } })
       expect(malformed.status).toBe(400)
+      expect(malformed.headers.get('www-authenticate')).toBe(
+        'Bearer realm="edgeio-example", error="invalid_request"'
+      )
       await malformed.body?.cancel()
 
       const right = await client.fetch('/admin', {
@@ -417,6 +453,77 @@ export const cases: ConformanceCase[] = [
       await eventually(async () => {
         expect(await (await client.fetch(`/report/${id}`)).json()).toEqual({ id, state: 'aborted' })
       })
+    },
+  },
+  {
+    name: 'sessions: log in, who am I, log out',
+    async run(client) {
+      const anonymous = await client.fetch('/me')
+      expect(anonymous.status).toBe(401)
+
+      const res = await client.fetch('/login', {
+        method: 'POST',
+        headers: { origin: client.origin },
+        body: new URLSearchParams({ username: 'alice', password: 'wonderland' }),
+      })
+      expect(await res.json()).toEqual({ user: 'alice' })
+      const setCookie = res.headers.getSetCookie().join('\n')
+      expect(setCookie).toMatch(
+        /edgeio\.session=v1\.[\w-]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Lax/
+      )
+      expect(setCookie).not.toMatch(/alice/) // sealed
+
+      const cookie = sessionCookie(res)
+      const me = await client.fetch('/me', { headers: { cookie } })
+      expect(await me.json()).toEqual({ user: 'alice', permissions: ['notes:delete'] })
+
+      const logout = await client.fetch('/logout', {
+        method: 'POST',
+        headers: { cookie, origin: client.origin },
+      })
+      expect(logout.status).toBe(204)
+      expect(logout.headers.getSetCookie().join('\n')).toMatch(/edgeio\.session=; Max-Age=0/)
+      const after = await client.fetch('/me', { headers: { cookie: sessionCookie(logout) } })
+      expect(after.status).toBe(401)
+      await after.body?.cancel()
+    },
+  },
+  {
+    name: 'sessions: a wrong password is a 401 and sets no cookie',
+    async run(client) {
+      const res = await client.fetch('/login', {
+        method: 'POST',
+        headers: { origin: client.origin },
+        body: new URLSearchParams({ username: 'alice', password: 'guess' }),
+      })
+      expect(res.status).toBe(401)
+      expect(await res.json()).toEqual({ error: 'Unauthorized: wrong username or password' })
+      expect(res.headers.getSetCookie()).toEqual([])
+    },
+  },
+  {
+    name: 'sessions: a cross-origin form post to log in is refused (CSRF)',
+    async run(client) {
+      const res = await client.fetch('/login', {
+        method: 'POST',
+        headers: { origin: 'https://evil.example' },
+        body: new URLSearchParams({ username: 'alice', password: 'wonderland' }),
+      })
+      expect(res.status).toBe(403)
+      expect(res.headers.getSetCookie()).toEqual([])
+      await res.body?.cancel()
+    },
+  },
+  {
+    name: 'sessions: a tampered session cookie is an anonymous request, not an error',
+    async run(client) {
+      const cookie = await login(client, 'alice', 'wonderland')
+      const tampered = `${cookie.slice(0, -4)}AAAA`
+      const res = await client.fetch('/me', { headers: { cookie: tampered } })
+      expect(res.status).toBe(401)
+      const garbage = await client.fetch('/me', { headers: { cookie: 'edgeio.session=%%%' } })
+      expect(garbage.status).toBe(401)
+      await Promise.all([res.body?.cancel(), garbage.body?.cancel()])
     },
   },
 ]

@@ -6,6 +6,8 @@ export interface Client {
   readonly runtime: Runtime
   /** The bearer token the server was started with. */
   readonly token: string
+  /** The server's origin, for the `Origin` header of same-origin form posts. */
+  readonly origin: string
   /** Fetches `path` (starting with `/`) from the service under test. */
   fetch(path: string, init?: RequestInit): Promise<Response>
 }

@@ -9,6 +9,9 @@ let server: ServerProcess
 const client: Client = {
   runtime: 'deno',
   token: TOKEN,
+  get origin() {
+    return server.url
+  },
   fetch: (path, init) => fetch(`${server.url}${path}`, init),
 }
 

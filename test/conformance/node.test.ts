@@ -9,6 +9,9 @@ let server: NodeServer
 const client: Client = {
   runtime: 'node',
   token: TOKEN,
+  get origin() {
+    return server.url
+  },
   fetch: (path, init) => fetch(`${server.url}${path}`, init),
 }
 

@@ -9,6 +9,7 @@ const worker = (exports as unknown as { default: Fetcher }).default
 const client: Client = {
   runtime: 'workerd',
   token: 'workerd-conformance-token', // set in vitest.config.ts
+  origin: 'http://edgeio.test',
   fetch: (path, init) => worker.fetch(new Request(`http://edgeio.test${path}`, init)),
 }
 

@@ -1,0 +1,166 @@
+import type { Context, MiddlewareHandler } from 'hono'
+import { generateCookie, getCookie } from 'hono/cookie'
+import { seal, unseal } from './seal.ts'
+import { Session } from './session.ts'
+import type { SessionData, SessionStore } from './store.ts'
+
+export { Session } from './session.ts'
+export type {
+  KVNamespaceLike,
+  MemorySessionStoreOptions,
+  SessionData,
+  SessionStore,
+} from './store.ts'
+export { KVSessionStore, MemorySessionStore } from './store.ts'
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    session: Session
+  }
+}
+
+export interface SessionOptions {
+  /**
+   * Secrets of at least 32 characters. The first seals new cookies; all of them open
+   * existing ones, so a new secret goes first and an old one stays until its cookies expire.
+   * A function reads them per request (from `c.env` on Workers).
+   */
+  secrets: Secrets | ((c: Context) => Secrets)
+  /** Default `edgeio.session`. */
+  cookieName?: string
+  /** Lifetime in seconds, renewed whenever the session is saved. Default 14 days. */
+  maxAge?: number
+  /**
+   * Where the data lives. Default: in the cookie itself, sealed (4 KB at most). A server
+   * store keeps it server-side and the cookie holds only a sealed id; pass a function to
+   * pick the store per request (a KV binding from `c.env`, say; `undefined`: the cookie).
+   */
+  store?: SessionStore | ((c: Context) => SessionStore | undefined)
+  /** Default `true`; turn off only for plain-http development. */
+  secure?: boolean
+  /** Default `Lax`. */
+  sameSite?: 'Strict' | 'Lax' | 'None'
+  /** Default `/`. */
+  path?: string
+  domain?: string
+}
+
+type Secrets = string | readonly string[]
+
+function checkSecrets(secrets: Secrets): readonly [string, ...string[]] {
+  const list = typeof secrets === 'string' ? [secrets] : [...secrets]
+  if (
+    list.length === 0 ||
+    list.some((secret) => typeof secret !== 'string' || secret.length < 32)
+  ) {
+    throw new RangeError('session: secrets must be at least 32 characters long')
+  }
+  return list as [string, ...string[]]
+}
+
+/** Browsers drop a cookie whose name and value exceed this (RFC 6265 §6.1). */
+const COOKIE_LIMIT_BYTES = 4096
+const FOURTEEN_DAYS = 14 * 24 * 3600
+
+/** A session too big for a cookie: store less, or use a server-side store. */
+export class SessionTooLargeError extends Error {
+  override name = 'SessionTooLargeError'
+}
+
+/** What the cookie seals: the data itself, or the id of the data in a store. */
+interface Sealed {
+  exp: number
+  data?: SessionData
+  id?: string
+}
+
+function randomId(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(32))
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('')
+}
+
+function isSealed(value: unknown): value is Sealed {
+  return typeof value === 'object' && value !== null && typeof (value as Sealed).exp === 'number'
+}
+
+/**
+ * Sessions for Hono: `c.get('session')` is a `Session`, saved only when it changed. By
+ * default the data is sealed in the cookie (AES-256-GCM, WebCrypto) so nothing is stored
+ * on the server; a tampered, expired or foreign cookie yields an empty session, never an
+ * error. Cookies are `HttpOnly`, `Secure` and `SameSite=Lax` unless told otherwise.
+ *
+ * @example
+ * ```ts
+ * app.use(session({ secrets: env.SESSION_SECRET }))
+ * app.get('/visits', (c) => {
+ *   const visits = (c.get('session').get<number>('visits') ?? 0) + 1
+ *   c.get('session').set('visits', visits)
+ *   return c.json({ visits })
+ * })
+ * ```
+ */
+export function session(options: SessionOptions): MiddlewareHandler {
+  const { secrets: secretsOption } = options
+  const fixedSecrets = typeof secretsOption === 'function' ? undefined : checkSecrets(secretsOption)
+  const name = options.cookieName ?? 'edgeio.session'
+  const maxAge = options.maxAge ?? FOURTEEN_DAYS
+  const cookieOptions = {
+    httpOnly: true,
+    secure: options.secure ?? true,
+    sameSite: options.sameSite ?? 'Lax',
+    path: options.path ?? '/',
+    ...(options.domain === undefined ? {} : { domain: options.domain }),
+  } as const
+
+  return async function session(c, next) {
+    const secrets = fixedSecrets ?? checkSecrets((secretsOption as (c: Context) => Secrets)(c))
+    const [sealingSecret] = secrets
+    const store = typeof options.store === 'function' ? options.store(c) : options.store
+    const raw = getCookie(c, name)
+    let id: string | undefined
+    let data: SessionData | undefined
+    if (raw) {
+      const opened = await unseal(raw, secrets, name)
+      if (isSealed(opened) && opened.exp > Date.now()) {
+        if (store && typeof opened.id === 'string') {
+          data = await store.get(opened.id)
+          if (data) id = opened.id
+        } else if (!store && typeof opened.data === 'object' && opened.data !== null) {
+          data = opened.data
+        }
+      }
+    }
+    const current = new Session(data ?? {}, data === undefined)
+    c.set('session', current)
+
+    await next()
+
+    if (current.destroyed) {
+      if (store && id) await store.delete(id)
+      if (raw)
+        c.res.headers.append(
+          'Set-Cookie',
+          generateCookie(name, '', { ...cookieOptions, maxAge: 0 })
+        )
+      return
+    }
+    if (!current.changed) return
+    const exp = Date.now() + maxAge * 1000
+    let sealed: string
+    if (store) {
+      if (id && current.regenerated) await store.delete(id)
+      if (!id || current.regenerated) id = randomId()
+      await store.set(id, current.toJSON(), maxAge)
+      sealed = await seal({ exp, id } satisfies Sealed, sealingSecret, name)
+    } else {
+      sealed = await seal({ exp, data: current.toJSON() } satisfies Sealed, sealingSecret, name)
+    }
+    const cookie = generateCookie(name, sealed, { ...cookieOptions, maxAge })
+    if (cookie.length > COOKIE_LIMIT_BYTES) {
+      throw new SessionTooLargeError(
+        `session cookie "${name}" would be ${cookie.length} bytes; browsers keep at most ${COOKIE_LIMIT_BYTES}. Store less in the session, or pass a server-side store.`
+      )
+    }
+    c.res.headers.append('Set-Cookie', cookie)
+  }
+}
