@@ -3,8 +3,9 @@ import { HTTPException } from 'hono/http-exception'
 
 /**
  * `app.onError` handler answering JSON: an `HTTPException` keeps its status and message
- * (or its own response), anything else becomes a 500 whose body says nothing about the
- * cause — the error and its stack go to the log, not to the client.
+ * (or its own response), the request's own abort coming back (client gone, deadline
+ * passed) is answered without a log line, and anything else becomes a 500 whose body says
+ * nothing about the cause — the error and its stack go to the log, not to the client.
  *
  * @example
  * ```ts
@@ -15,6 +16,14 @@ export function errorHandler(error: Error, c: Context): Response {
   if (error instanceof HTTPException) {
     if (error.res) return error.getResponse()
     return c.json({ error: error.message || statusText(error.status) }, error.status)
+  }
+  // The request's own abort coming back (the client left, or a deadline passed): not a
+  // bug worth a stack trace, and whatever is answered here goes nowhere or is replaced.
+  const signal = (c.get('signal') as AbortSignal | undefined) ?? c.req.raw.signal
+  if (signal.aborted && error === signal.reason) {
+    return error.name === 'TimeoutError'
+      ? c.json({ error: 'Gateway Timeout' }, 504)
+      : c.json({ error: 'Request aborted' }, 503)
   }
   console.error('edgeio: unhandled error:', error)
   return c.json({ error: 'Internal Server Error' }, 500)

@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
+import { HTTPException } from 'hono/http-exception'
 import { describe, expect, test, vi } from 'vitest'
-import { Service, toService } from '../../src/index.ts'
+import { errorHandler, Service, toService } from '../../src/index.ts'
 
 function recorder() {
   const events: string[] = []
@@ -145,5 +146,41 @@ describe('Service lifecycle', () => {
     const service = new Service(app)
     expect(toService(service)).toBe(service)
     expect(toService(app).app).toBe(app)
+  })
+})
+
+describe('errorHandler', () => {
+  test('an abort that is the request signal’s own reason is answered quietly', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const controller = new AbortController()
+    const app = new Hono().onError(errorHandler).get('/', () => {
+      controller.abort(new DOMException('deadline', 'TimeoutError'))
+      throw controller.signal.reason
+    })
+    const res = await app.request(new Request('http://x/', { signal: controller.signal }))
+    expect(res.status).toBe(504)
+    expect(error).not.toHaveBeenCalled()
+    error.mockRestore()
+  })
+
+  test('other errors are logged and answered with a bare 500', async () => {
+    const error = vi.spyOn(console, 'error').mockImplementation(() => {})
+    const app = new Hono().onError(errorHandler).get('/', () => {
+      throw new Error('secret detail')
+    })
+    const res = await app.request('/')
+    expect(res.status).toBe(500)
+    expect(await res.json()).toEqual({ error: 'Internal Server Error' })
+    expect(error).toHaveBeenCalledOnce()
+    error.mockRestore()
+  })
+
+  test('an HTTPException keeps its status and message', async () => {
+    const app = new Hono().onError(errorHandler).get('/', () => {
+      throw new HTTPException(409, { message: 'already there' })
+    })
+    const res = await app.request('/')
+    expect(res.status).toBe(409)
+    expect(await res.json()).toEqual({ error: 'already there' })
   })
 })
