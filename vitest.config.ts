@@ -39,6 +39,20 @@ export default defineConfig({
           testTimeout: 20_000,
         },
       },
+      {
+        // The primitives' unit and model-based tests inside workerd (where keep-alive timers
+        // are on). The concurrent-request tests (test/sync/workerd-concurrency.test.ts) run in
+        // the node project: they start a real workerd, see that file for why.
+        plugins: [
+          cloudflareTest({ wrangler: { configPath: './test/workerd/sync/wrangler.toml' } }),
+        ],
+        test: {
+          name: 'workerd-sync',
+          include: ['test/sync/*.test.ts', 'test/tasks/*.test.ts'],
+          exclude: ['test/sync/memory.test.ts', 'test/sync/workerd-concurrency.test.ts'],
+          testTimeout: 20_000,
+        },
+      },
     ],
   },
 })

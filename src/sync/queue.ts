@@ -1,0 +1,394 @@
+import { Event } from './event.ts'
+import { aborted, grant, park, resolved, WaiterList, type WaitOptions } from './waiter.ts'
+
+/** Thrown by `getNowait()` on an empty queue. */
+export class QueueEmpty extends Error {
+  override name = 'QueueEmpty'
+}
+
+/** Thrown by `putNowait()` on a full queue. */
+export class QueueFull extends Error {
+  override name = 'QueueFull'
+}
+
+/** Thrown by `put()` after `shutdown()`, and by `get()` once shut down and drained. */
+export class QueueShutDown extends Error {
+  override name = 'QueueShutDown'
+}
+
+export interface QueueOptions {
+  /** Capacity; `0` or less means unbounded (the default). */
+  maxsize?: number
+}
+
+export interface PriorityQueueOptions<T> extends QueueOptions {
+  /** Orders items, smallest first (default: `<` on the items). */
+  compare?: (a: T, b: T) => number
+}
+
+/** Where the items live; the three queues differ only here. */
+export interface ItemStore<T> {
+  readonly size: number
+  add(item: T): void
+  take(): T
+  /** Puts back an item handed to a getter that was aborted before it resumed. */
+  giveBack(item: T): void
+  clear(): void
+}
+
+/** Growable ring buffer: O(1) at both ends, no `Array.prototype.shift` copying. */
+class RingStore<T> implements ItemStore<T> {
+  #buf: (T | undefined)[] = new Array(16)
+  #head = 0
+  size = 0
+
+  add(item: T): void {
+    if (this.size === this.#buf.length) this.#grow()
+    this.#buf[(this.#head + this.size) & (this.#buf.length - 1)] = item
+    this.size++
+  }
+
+  take(): T {
+    const item = this.#buf[this.#head] as T
+    this.#buf[this.#head] = undefined
+    this.#head = (this.#head + 1) & (this.#buf.length - 1)
+    this.size--
+    return item
+  }
+
+  giveBack(item: T): void {
+    if (this.size === this.#buf.length) this.#grow()
+    this.#head = (this.#head - 1) & (this.#buf.length - 1)
+    this.#buf[this.#head] = item
+    this.size++
+  }
+
+  clear(): void {
+    this.#buf = new Array(16)
+    this.#head = 0
+    this.size = 0
+  }
+
+  #grow(): void {
+    const old = this.#buf
+    const next: (T | undefined)[] = new Array(old.length * 2)
+    for (let i = 0; i < this.size; i++) next[i] = old[(this.#head + i) & (old.length - 1)]
+    this.#buf = next
+    this.#head = 0
+  }
+}
+
+class StackStore<T> implements ItemStore<T> {
+  #items: T[] = []
+  get size(): number {
+    return this.#items.length
+  }
+  add(item: T): void {
+    this.#items.push(item)
+  }
+  take(): T {
+    return this.#items.pop() as T
+  }
+  giveBack(item: T): void {
+    this.#items.push(item)
+  }
+  clear(): void {
+    this.#items = []
+  }
+}
+
+/** Binary min-heap. */
+class HeapStore<T> implements ItemStore<T> {
+  #heap: T[] = []
+  readonly #compare: (a: T, b: T) => number
+  constructor(compare: (a: T, b: T) => number) {
+    this.#compare = compare
+  }
+  get size(): number {
+    return this.#heap.length
+  }
+  add(item: T): void {
+    const heap = this.#heap
+    let i = heap.push(item) - 1
+    while (i > 0) {
+      const parent = (i - 1) >> 1
+      if (this.#compare(item, heap[parent] as T) >= 0) break
+      heap[i] = heap[parent] as T
+      i = parent
+    }
+    heap[i] = item
+  }
+  take(): T {
+    const heap = this.#heap
+    const top = heap[0] as T
+    const last = heap.pop() as T
+    const n = heap.length
+    if (n > 0) {
+      let i = 0
+      for (;;) {
+        const l = 2 * i + 1
+        if (l >= n) break
+        const r = l + 1
+        const c = r < n && this.#compare(heap[r] as T, heap[l] as T) < 0 ? r : l
+        if (this.#compare(heap[c] as T, last) >= 0) break
+        heap[i] = heap[c] as T
+        i = c
+      }
+      heap[i] = last
+    }
+    return top
+  }
+  giveBack(item: T): void {
+    this.add(item)
+  }
+  clear(): void {
+    this.#heap = []
+  }
+}
+
+function defaultCompare<T>(a: T, b: T): number {
+  return a < b ? -1 : a > b ? 1 : 0
+}
+
+/**
+ * A FIFO queue for producers and consumers, as asyncio's `Queue` (with Python 3.13's
+ * `shutdown`), fair and cancellable.
+ *
+ * Items are handed straight to a parked getter and free slots straight to a parked putter,
+ * so nobody overtakes a woken waiter and an aborted waiter never takes an item: an item
+ * handed to a getter that was aborted before it resumed goes back to the head of the queue
+ * (which may leave a bounded queue one over `maxsize` for that moment).
+ *
+ * @example
+ * ```ts
+ * const q = new Queue<string>({ maxsize: 100 })
+ * const worker = (async () => {
+ *   for await (const job of q) {
+ *     await handle(job)
+ *     q.taskDone()
+ *   }
+ * })()
+ * await q.put('a')
+ * await q.join() // every item got and marked done
+ * q.shutdown()
+ * await worker
+ * ```
+ */
+export class Queue<T> {
+  readonly #maxsize: number
+  readonly #store: ItemStore<T>
+  readonly #getters = new WaiterList<T>()
+  readonly #putters = new WaiterList<void, T>()
+  // Slots granted to putters that carry a signal; they put their item when they resume,
+  // so that an abort in between can still cancel the put.
+  #reserved = 0
+  #unfinished = 0
+  readonly #finished = new Event()
+  #shutdown = false
+  #immediate = false
+  readonly #giveBack = (item: T): void => this.#returnItem(item)
+  readonly #passSlot = (): void => {
+    this.#reserved--
+    this.#freeSlot()
+  }
+
+  constructor(opts: QueueOptions = {}) {
+    this.#maxsize = opts.maxsize ?? 0
+    this.#store = this.createStore(opts)
+    this.#finished.set()
+  }
+
+  /** Subclasses choose the order by returning their store. */
+  protected createStore(_opts: QueueOptions): ItemStore<T> {
+    return new RingStore<T>()
+  }
+
+  /** Items in the queue. */
+  get size(): number {
+    return this.#store.size
+  }
+
+  get maxsize(): number {
+    return this.#maxsize
+  }
+
+  get empty(): boolean {
+    return this.#store.size === 0
+  }
+
+  /** True when a `put()` would wait (never for an unbounded queue). */
+  get full(): boolean {
+    return this.#maxsize > 0 && this.#store.size + this.#reserved >= this.#maxsize
+  }
+
+  /** Adds `item`, waiting for a free slot if the queue is full. */
+  put(item: T, opts?: WaitOptions): Promise<void> {
+    const signal = opts?.signal
+    if (signal?.aborted) return aborted(signal)
+    if (this.#shutdown) return Promise.reject(new QueueShutDown('Queue is shut down'))
+    if (!this.full) {
+      this.#add(item)
+      return resolved()
+    }
+    if (signal === undefined) return park(this.#putters, item, undefined, undefined, 'Queue.put()')
+    return this.#putLater(item, signal)
+  }
+
+  async #putLater(item: T, signal: AbortSignal): Promise<void> {
+    // A late abort passes the reserved slot on; an abort while parked just leaves.
+    await park(this.#putters, item, signal, this.#passSlot, 'Queue.put()')
+    this.#reserved--
+    if (this.#shutdown) {
+      this.#freeSlot()
+      throw new QueueShutDown('Queue is shut down')
+    }
+    this.#add(item)
+  }
+
+  /** Adds `item` now or throws {@link QueueFull} / {@link QueueShutDown}. */
+  putNowait(item: T): void {
+    if (this.#shutdown) throw new QueueShutDown('Queue is shut down')
+    if (this.full) throw new QueueFull('Queue is full')
+    this.#add(item)
+  }
+
+  /** Removes and returns the next item, waiting for one if the queue is empty. */
+  get(opts?: WaitOptions): Promise<T> {
+    const signal = opts?.signal
+    if (signal?.aborted) return aborted(signal)
+    if (this.#store.size > 0) return Promise.resolve(this.#take())
+    if (this.#shutdown) return Promise.reject(new QueueShutDown('Queue is shut down'))
+    return park(this.#getters, undefined, signal, this.#giveBack, 'Queue.get()')
+  }
+
+  /** Removes and returns the next item now, or throws {@link QueueEmpty} / {@link QueueShutDown}. */
+  getNowait(): T {
+    if (this.#store.size > 0) return this.#take()
+    if (this.#shutdown) throw new QueueShutDown('Queue is shut down')
+    throw new QueueEmpty('Queue is empty')
+  }
+
+  /** Marks one item got earlier as processed; `join()` resolves when none is left. */
+  taskDone(): void {
+    if (this.#unfinished <= 0) throw new RangeError('taskDone() called too many times')
+    if (--this.#unfinished === 0) this.#finished.set()
+  }
+
+  /** Resolves once every item put has been got and marked with `taskDone()`. */
+  join(opts?: WaitOptions): Promise<void> {
+    return this.#finished.wait(opts)
+  }
+
+  /**
+   * Shuts the queue down: `put()` rejects from now on, and so does `get()` once the queue
+   * is empty; parked putters and getters reject with {@link QueueShutDown}. With
+   * `immediate`, the items left are dropped (and counted as done for `join()`).
+   */
+  shutdown(immediate = false): void {
+    this.#shutdown = true
+    if (immediate) {
+      this.#immediate = true
+      const dropped = this.#store.size
+      this.#store.clear()
+      this.#unfinished = Math.max(0, this.#unfinished - dropped)
+      if (this.#unfinished === 0) this.#finished.set()
+    }
+    // Getters park only while the queue is empty, so all of them are done for.
+    this.#getters.dropAll(new QueueShutDown('Queue is shut down'))
+    this.#putters.dropAll(new QueueShutDown('Queue is shut down'))
+  }
+
+  /** Yields items until the queue is shut down and drained. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<T, void, undefined> {
+    for (;;) {
+      let item: T
+      try {
+        item = await this.get()
+      } catch (error) {
+        if (error instanceof QueueShutDown) return
+        throw error
+      }
+      yield item
+    }
+  }
+
+  #add(item: T): void {
+    this.#unfinished++
+    if (this.#unfinished === 1) this.#finished.clear()
+    // A parked getter means the store is empty: hand the item over directly.
+    if (!this.#getters.grantNext(item)) this.#store.add(item)
+  }
+
+  #take(): T {
+    const item = this.#store.take()
+    this.#freeSlot()
+    return item
+  }
+
+  /** A slot became free: give it to the first parked putter, if any. */
+  #freeSlot(): void {
+    if (this.full) return
+    const putter = this.#putters.shift()
+    if (putter === undefined) return
+    if (typeof putter === 'function') {
+      // A bare entry is a putter of `undefined` without signal (nothing else to carry).
+      this.#add(undefined as T)
+      putter(undefined)
+    } else if (!putter.signalled) {
+      // No abort can race with this put: take its item in now.
+      this.#add(putter.data)
+      grant(putter, undefined)
+    } else {
+      this.#reserved++
+      grant(putter, undefined)
+    }
+  }
+
+  /** An item handed to a getter that was aborted before it resumed comes back. */
+  #returnItem(item: T): void {
+    if (this.#immediate) {
+      // Dropped like the rest by shutdown(true).
+      if (--this.#unfinished === 0) this.#finished.set()
+      return
+    }
+    if (!this.#getters.grantNext(item)) this.#store.giveBack(item)
+  }
+}
+
+/**
+ * A queue that returns the most recently added item first.
+ *
+ * @example
+ * ```ts
+ * const stack = new LifoQueue<number>()
+ * stack.putNowait(1)
+ * stack.putNowait(2)
+ * await stack.get() // 2
+ * ```
+ */
+export class LifoQueue<T> extends Queue<T> {
+  protected override createStore(_opts: QueueOptions): ItemStore<T> {
+    return new StackStore<T>()
+  }
+}
+
+/**
+ * A queue that returns the smallest item first (by `compare`, default `<`).
+ *
+ * @example
+ * ```ts
+ * const jobs = new PriorityQueue<[number, string]>({ compare: (a, b) => a[0] - b[0] })
+ * jobs.putNowait([2, 'later'])
+ * jobs.putNowait([1, 'first'])
+ * await jobs.get() // [1, 'first']
+ * ```
+ */
+export class PriorityQueue<T> extends Queue<T> {
+  constructor(opts: PriorityQueueOptions<T> = {}) {
+    super(opts)
+  }
+
+  protected override createStore(opts: PriorityQueueOptions<T>): ItemStore<T> {
+    return new HeapStore<T>(opts.compare ?? defaultCompare)
+  }
+}

@@ -1,0 +1,149 @@
+// Runs the vitest-style unit tests of test/sync and test/tasks under `deno test`: the
+// import map in deno.json points `vitest` here. It covers only what those tests use
+// (describe / it / beforeEach / afterEach and a handful of matchers), on `node:assert`.
+import assert from 'node:assert'
+
+interface DenoTestApi {
+  test(def: {
+    name: string
+    fn: () => Promise<void>
+    sanitizeOps?: boolean
+    sanitizeResources?: boolean
+  }): void
+}
+const Deno = (globalThis as unknown as { Deno: DenoTestApi }).Deno
+
+type Hook = () => unknown
+interface Scope {
+  name: string
+  before: Hook[]
+  after: Hook[]
+  parent: Scope | undefined
+}
+let scope: Scope = { name: '', before: [], after: [], parent: undefined }
+
+export function describe(name: string, fn: () => void): void {
+  const parent = scope
+  scope = { name: parent.name ? `${parent.name} > ${name}` : name, before: [], after: [], parent }
+  try {
+    fn()
+  } finally {
+    scope = parent
+  }
+}
+
+export function beforeEach(fn: Hook): void {
+  scope.before.push(fn)
+}
+
+export function afterEach(fn: Hook): void {
+  scope.after.push(fn)
+}
+
+export function it(name: string, fn: () => unknown, _timeout?: number): void {
+  const chain: Scope[] = []
+  for (let s: Scope | undefined = scope; s !== undefined; s = s.parent) chain.unshift(s)
+  Deno.test({
+    name: scope.name ? `${scope.name} > ${name}` : name,
+    // Timers of keep-alive waits and aborted sleeps are cleared by the code under test,
+    // but Deno's op sanitizer also trips on the runtime's own pending promises.
+    sanitizeOps: false,
+    sanitizeResources: false,
+    fn: async () => {
+      for (const s of chain) for (const h of s.before) await h()
+      try {
+        await fn()
+      } finally {
+        for (const s of chain.reverse()) for (const h of s.after) await h()
+      }
+    },
+  })
+}
+export const test = it
+
+type Ctor = abstract new (...args: never[]) => unknown
+
+function matchers(actual: unknown) {
+  return {
+    toBe(expected: unknown): void {
+      assert.ok(Object.is(actual, expected), `expected ${String(actual)} to be ${String(expected)}`)
+    },
+    toEqual(expected: unknown): void {
+      assert.deepStrictEqual(actual, expected)
+    },
+    toBeInstanceOf(ctor: Ctor): void {
+      assert.ok(actual instanceof ctor, `expected an instance of ${ctor.name}`)
+    },
+    toBeLessThan(n: number): void {
+      assert.ok((actual as number) < n, `expected ${String(actual)} < ${n}`)
+    },
+    toBeGreaterThan(n: number): void {
+      assert.ok((actual as number) > n, `expected ${String(actual)} > ${n}`)
+    },
+    toBeGreaterThanOrEqual(n: number): void {
+      assert.ok((actual as number) >= n, `expected ${String(actual)} >= ${n}`)
+    },
+    toBeUndefined(): void {
+      assert.strictEqual(actual, undefined)
+    },
+    toThrow(expected?: RegExp | string | Ctor): void {
+      let thrown: unknown
+      let threw = false
+      if (typeof actual === 'function') {
+        try {
+          ;(actual as () => unknown)()
+        } catch (error) {
+          threw = true
+          thrown = error
+        }
+      } else {
+        threw = true
+        thrown = actual
+      }
+      assert.ok(threw, 'expected a throw')
+      checkError(thrown, expected)
+    },
+  }
+}
+
+function checkError(thrown: unknown, expected?: RegExp | string | Ctor): void {
+  if (expected === undefined) return
+  if (typeof expected === 'function') {
+    assert.ok(thrown instanceof expected, `expected ${String(thrown)} to be a ${expected.name}`)
+    return
+  }
+  const message = (thrown as { message?: string } | null)?.message ?? String(thrown)
+  if (typeof expected === 'string') assert.ok(message.includes(expected), message)
+  else assert.match(message, expected)
+}
+
+type Matchers = ReturnType<typeof matchers>
+type AsyncMatchers = { [K in keyof Matchers]: (...args: Parameters<Matchers[K]>) => Promise<void> }
+
+export function expect(
+  actual: unknown
+): Matchers & { rejects: AsyncMatchers; resolves: AsyncMatchers } {
+  const settle = (want: 'fulfilled' | 'rejected'): AsyncMatchers =>
+    new Proxy({} as AsyncMatchers, {
+      get:
+        (_, key: string) =>
+        async (...args: unknown[]) => {
+          let value: unknown
+          let state: 'fulfilled' | 'rejected'
+          try {
+            value = await actual
+            state = 'fulfilled'
+          } catch (error) {
+            value = error
+            state = 'rejected'
+          }
+          assert.strictEqual(state, want, `expected the promise to be ${want}`)
+          const m = matchers(value) as unknown as Record<string, (...a: unknown[]) => void>
+          m[key]?.(...args)
+        },
+    })
+  return Object.assign(matchers(actual), {
+    rejects: settle('rejected'),
+    resolves: settle('fulfilled'),
+  })
+}
