@@ -1,4 +1,7 @@
 import type { Env, Hono } from 'hono'
+import type { Executor, ExecutorFactory, ExecutorOptions } from '../executor/executor.ts'
+import { ManagedExecutor } from '../executor/managed.ts'
+import type { TaskModule, TaskSource } from '../executor/tasks.ts'
 
 /** A startup, shutdown or cleanup hook. It receives the service it belongs to. */
 export type Hook<E extends Env = Env> = (service: Service<E>) => void | Promise<void>
@@ -101,6 +104,38 @@ export class Service<E extends Env = Env> {
     })
     return this
   }
+
+  // ---- executors (src/executor) ---------------------------------------------------------
+
+  /**
+   * Makes the executors declared with {@link executor}: the adapters set their runtime's
+   * (worker threads on Node, Web Workers on Deno, inline on Workers) before startup, unless
+   * it is set already. Unset: inline.
+   */
+  executorFactory: ExecutorFactory | undefined
+
+  /**
+   * Declares an executor for a task module. It is made at startup by `executorFactory`
+   * and closed at cleanup; the returned handle can be kept at module level and used by
+   * handlers once the service has started.
+   *
+   * @example
+   * ```ts
+   * import * as cpu from './cpu-tasks.ts'
+   * const hasher = service.executor(defineTasks(cpu, './cpu-tasks.ts', import.meta.url), {
+   *   size: 2,
+   *   maxQueue: 16,
+   * })
+   * app.get('/hash', async (c) => c.json(await hasher.run('sha256', c.req.query('q') ?? '')))
+   * ```
+   */
+  executor<M extends TaskModule>(tasks: TaskSource<M>, options: ExecutorOptions = {}): Executor<M> {
+    const managed = new ManagedExecutor(tasks, options)
+    this.cleanupCtx((service) => managed.lifetime(service.executorFactory))
+    return managed
+  }
+
+  // ----------------------------------------------------------------------------------------
 
   /**
    * Runs the startup steps once; later calls return the same promise. When a step fails,

@@ -1,0 +1,27 @@
+export { ExecutorClosed, ExecutorQueueFull, ExecutorTaskError } from './errors.ts'
+export type {
+  CloseOptions,
+  Executor,
+  ExecutorFactory,
+  ExecutorOptions,
+  RunOptions,
+} from './executor.ts'
+export { createInlineExecutor, type InlineExecutorOptions } from './inline.ts'
+export { type Job, type JobRunner, PoolExecutor } from './pool.ts'
+export {
+  deserializeError,
+  type JobMessage,
+  type Outcome,
+  type SerializedError,
+  serializeError,
+  unwrapOutcome,
+} from './protocol.ts'
+export {
+  defineTasks,
+  type TaskArg,
+  type TaskModule,
+  type TaskName,
+  type TaskResult,
+  type TaskSource,
+} from './tasks.ts'
+export { createWebWorkerExecutor } from './web-worker.ts'
