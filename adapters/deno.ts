@@ -8,7 +8,21 @@
  * `info.completed` resolves even after a disconnect (both measured with Deno 2.9.6).
  */
 import type { Env } from 'hono'
+import { serveStatic, upgradeWebSocket } from 'hono/deno'
+import { createWebWorkerExecutor } from '../src/executor/index.ts'
 import type { Listener, Servable, ServeOptions, ServerHandle } from '../src/index.ts'
+import { setConnector } from '../src/net/connection.ts'
+import { setStaticServer } from '../src/static/index.ts'
+import { setWebSocketUpgrader } from '../src/websocket/index.ts'
+import { connectDeno } from './tcp-deno.ts'
+
+setConnector(connectDeno)
+setStaticServer(({ root }) => serveStatic({ root }))
+// Deno pings by itself and closes a socket whose pong is missing within idleTimeout (s).
+setWebSocketUpgrader(upgradeWebSocket, (limits) => ({
+  idleTimeout: Math.ceil(limits.idleTimeoutMs / 1000),
+}))
+
 import {
   DEFAULT_PORT,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
@@ -71,6 +85,8 @@ export async function serve<E extends Env>(
   options: DenoServeOptions = {}
 ): Promise<DenoServer> {
   const service = toService(servable)
+  // Executors declared with service.executor() run on Web Workers (needs --allow-read).
+  service.executorFactory ??= createWebWorkerExecutor
   const tracker = new WaitUntilTracker()
   const requests = new InFlight()
   // Per request, env is one small object holding the handler info; its prototype reads

@@ -5,9 +5,20 @@
  */
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { createAdaptorServer, type HttpBindings } from '@hono/node-server'
+import { createAdaptorServer, type HttpBindings, upgradeWebSocket } from '@hono/node-server'
+import { serveStatic } from '@hono/node-server/serve-static'
 import type { Env } from 'hono'
+import { WebSocketServer } from 'ws'
 import type { Listener, Servable, ServeOptions, ServerHandle } from '../src/index.ts'
+import { setConnector } from '../src/net/connection.ts'
+import { setStaticServer } from '../src/static/index.ts'
+import { setWebSocketUpgrader } from '../src/websocket/index.ts'
+import { connectNode } from './tcp-node.ts'
+
+setConnector(connectNode)
+setWebSocketUpgrader(upgradeWebSocket)
+setStaticServer(({ root }) => serveStatic({ root }))
+
 import {
   DEFAULT_PORT,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
@@ -20,7 +31,10 @@ import {
 } from '../src/index.ts'
 
 /** `env` defaults to `process.env`; each request's `c.env` adds `incoming` and `outgoing`. */
-export type NodeServeOptions = ServeOptions
+export interface NodeServeOptions extends ServeOptions {
+  /** Largest WebSocket frame accepted before buffering, in bytes. Default 1 MiB. */
+  maxWebSocketPayload?: number
+}
 
 export interface NodeServer extends ServerHandle {
   readonly server: Server
@@ -41,6 +55,9 @@ export async function serve<E extends Env>(
   options: NodeServeOptions = {}
 ): Promise<NodeServer> {
   const service = toService(servable)
+  // Executors declared with service.executor() run on worker threads (piscina, loaded only then).
+  service.executorFactory ??= async (tasks, options) =>
+    (await import('./executor-node.ts')).createNodeExecutor(tasks, options)
   const tracker = new WaitUntilTracker()
   const requests = new InFlight()
   // Per request, env is one small object (the bindings) whose prototype is this one.
@@ -57,10 +74,16 @@ export async function serve<E extends Env>(
   await service.startup()
   const server = createAdaptorServer({
     fetch: (request, bindings) => {
+      const { incoming, outgoing } = bindings as HttpBindings
+      if (outgoing === undefined) {
+        // A WebSocket upgrade: @hono/node-server reads its own env object back afterwards,
+        // so that object itself must be c.env.
+        Object.setPrototypeOf(bindings, env)
+        return requests.track(service.fetch(request, bindings, tracker))
+      }
       const response = requests.track(
         service.fetch(request, Object.assign(Object.create(env), bindings), tracker)
       )
-      const { incoming, outgoing } = bindings as HttpBindings
       if (incoming.readableEnded || request.method === 'GET' || request.method === 'HEAD') {
         return response
       }
@@ -70,6 +93,13 @@ export async function serve<E extends Env>(
         if (!incoming.readableEnded) outgoing.shouldKeepAlive = false
         return res
       })
+    },
+    // ws refuses frames over maxPayload before buffering them (1009).
+    websocket: {
+      server: new WebSocketServer({
+        noServer: true,
+        maxPayload: options.maxWebSocketPayload ?? 1024 * 1024,
+      }),
     },
   }) as Server
   try {

@@ -5,8 +5,18 @@
  * Isolates are evicted without notice, so shutdown and cleanup hooks never run here.
  */
 import type { Env } from 'hono'
+import { upgradeWebSocket } from 'hono/cloudflare-workers'
+import { createInlineExecutor } from '../src/executor/index.ts'
 import type { FetchHandler, Servable } from '../src/index.ts'
 import { toService } from '../src/index.ts'
+import { setConnector } from '../src/net/connection.ts'
+import { serveAssets, setStaticServer } from '../src/static/index.ts'
+import { setWebSocketUpgrader } from '../src/websocket/index.ts'
+import { connectWorkers } from './tcp-workers.ts'
+
+setConnector(connectWorkers)
+setWebSocketUpgrader(upgradeWebSocket)
+setStaticServer(serveAssets)
 
 /** Any event handler: every function type is assignable to this one. */
 type EventHandler = (...args: never[]) => unknown
@@ -25,6 +35,8 @@ export function toWorker<E extends Env, H extends Record<string, EventHandler>>(
   handlers?: H
 ): Omit<H, 'fetch'> & { fetch: FetchHandler<E> } {
   const service = toService(servable)
+  // No threads in an isolate: executors declared with service.executor() run inline.
+  service.executorFactory ??= createInlineExecutor
   const worker: Record<string, (...args: never[]) => unknown> = {}
   for (const [name, handler] of Object.entries(handlers ?? {})) {
     const run = handler as (...args: unknown[]) => unknown

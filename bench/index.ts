@@ -129,7 +129,32 @@ function bundleTable(sizes: readonly BundleSize[]): string {
   ].join('\n')
 }
 
+/** The primitives benchmark (bench/primitives/run.ts) on one pinned core; its markdown. */
+function runPrimitivesBench(): string {
+  const script = [
+    '--expose-gc',
+    `${root}bench/primitives/run.ts`,
+    ...(values.quick ? ['--quick', '--runs', '1', '--procs', '1'] : []),
+  ]
+  const pinned = (() => {
+    try {
+      execFileSync('taskset', ['-c', '1', 'true'])
+      return true
+    } catch {
+      return false
+    }
+  })()
+  const [command, args] = pinned
+    ? ['taskset', ['-c', '1', process.execPath, ...script]]
+    : [process.execPath, script]
+  return execFileSync(command as string, args as string[], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+}
+
 const bundles = await runBundleBench()
+const primitives = runPrimitivesBench()
 const samples = await runHttpBench(options)
 const ratios = httpRatios(samples)
 const chart = ratioChart('edgeio / peer (above 1.0: edgeio ahead)', ratios)
@@ -166,6 +191,14 @@ Built as wrangler builds it (esbuild, ESM, workerd conditions), minified; gzip b
 ${bundleTable(bundles)}
 
 edgeio's Service and Workers adapter add ${plain && withEdgeio ? `${withEdgeio.gzipBytes - plain.gzipBytes} B gzip` : '?'} to a plain Hono worker (target: ≤ 5 KiB).
+
+## Primitives
+
+Side by side with async-mutex, async-sema, p-limit, p-queue and async-channel, each
+(row, library) in fresh processes on one pinned core (\`npm run bench:primitives\` alone).
+Target: ≥ 1.5× the best peer on every row, ≤ 250 B per pending waiter.
+
+${primitives}
 `
 // A quick run checks that the harness works; its figures are too short to keep.
 if (!values.quick) {

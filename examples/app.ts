@@ -10,19 +10,27 @@ import { bodyLimit } from 'hono/body-limit'
 import { getCookie, setCookie } from 'hono/cookie'
 import { csrf } from 'hono/csrf'
 import { HTTPException } from 'hono/http-exception'
-import { stream } from 'hono/streaming'
+import { stream, streamSSE } from 'hono/streaming'
 import { timingSafeEqual } from 'hono/utils/buffer'
 import { validator } from 'hono/validator'
 import {
+  Broadcast,
   bearerIdentity,
+  ConnectionRefusedError,
   clientAddress,
+  coalesce,
+  concurrencyLimit,
   deadline,
+  defineTasks,
+  ExecutorQueueFull,
+  ExecutorTaskError,
   errorHandler,
   forget,
   identity,
   type KVNamespaceLike,
   KVSessionStore,
   notFoundHandler,
+  openConnection,
   permissionTable,
   rateLimit,
   remember,
@@ -30,10 +38,13 @@ import {
   requirePermission,
   Service,
   security,
+  serveStatic,
   session,
   sessionIdentity,
   tokenTable,
+  upgradeWebSocket,
 } from '../src/index.ts'
+import * as cpuTasks from './cpu-tasks.ts'
 
 /** The bindings the example reads: wrangler.toml `[vars]` on Workers, the environment elsewhere. */
 export type Bindings = {
@@ -43,6 +54,9 @@ export type Bindings = {
   SESSION_SECRET?: string
   /** Workers KV namespace for sessions; without it they are sealed in the cookie. */
   SESSIONS?: KVNamespaceLike
+  /** Where `/pipe` finds its TCP echo service. */
+  ECHO_HOST?: string
+  ECHO_PORT?: string
   /** `silent` turns the access log off (the test suites set it). */
   LOG_LEVEL?: string
 }
@@ -133,6 +147,10 @@ app.use(
 )
 app.onError(errorHandler)
 app.notFound(notFoundHandler)
+
+// ---- static files (examples/public; Workers assets in production) -----------------------
+
+app.use('/static/*', serveStatic({ root: 'examples/public' }))
 
 // ---- greetings (the aiohttp seed) -------------------------------------------------------
 
@@ -273,11 +291,12 @@ app.get('/me', requireAuth(), async (c) => {
 
 app.get('/stream', (c) => {
   const count = Math.min(Number(c.req.query('n') ?? 5) || 5, 1000)
+  const delay = Math.min(Number(c.req.query('delay') ?? 1) || 0, 1000)
   c.header('Content-Type', 'text/plain; charset=utf-8')
   return stream(c, async (out) => {
     for (let i = 1; i <= count; i++) {
       await out.write(`chunk ${i}\n`)
-      await out.sleep(1)
+      await out.sleep(delay)
     }
   })
 })
@@ -361,6 +380,66 @@ app.get('/long-poll/:id/state', (c) => {
   return c.json(watch)
 })
 
+// ---- WebSockets -------------------------------------------------------------------------
+
+/** Echoes each message; messages over 4 KiB close the socket (1009), silence for 30 s too. */
+app.get(
+  '/ws/echo',
+  upgradeWebSocket(
+    () => ({
+      onMessage(event, ws) {
+        ws.send(`echo: ${typeof event.data === 'string' ? event.data : '(binary)'}`)
+      },
+    }),
+    { maxMessageBytes: 4096, idleTimeoutMs: 30_000 }
+  )
+)
+
+// ---- server-sent events with fan-out ----------------------------------------------------
+
+let count = 0
+const counter = new Broadcast<number>()
+
+/** A live counter: every subscriber sees every change; a disconnect unsubscribes at once. */
+app.get('/events/counter', (c) =>
+  streamSSE(c, async (sse) => {
+    const changes = counter.subscribe({ signal: c.req.raw.signal, bufferSize: 16 })
+    await sse.writeSSE({ event: 'count', data: String(count) })
+    for await (const value of changes) await sse.writeSSE({ event: 'count', data: String(value) })
+  })
+)
+app.post('/events/counter', (c) => {
+  count++
+  return c.json({ count, listeners: counter.publish(count) })
+})
+app.get('/events/counter/listeners', (c) => c.json({ listeners: counter.size }))
+
+// ---- a TCP "pipe" (the seed's asyncio.open_connection) --------------------------------
+
+/** Streams the request body through a TCP echo service and streams its answer back. */
+app.post('/pipe', async (c) => {
+  const env = c.env as Bindings | undefined
+  const port = Number(env?.ECHO_PORT)
+  if (!port) throw new HTTPException(503, { message: 'No echo service configured (ECHO_PORT)' })
+  let conn: Awaited<ReturnType<typeof openConnection>>
+  try {
+    conn = await openConnection({
+      hostname: env?.ECHO_HOST ?? '127.0.0.1',
+      port,
+      signal: c.req.raw.signal,
+    })
+  } catch (error) {
+    if (error instanceof ConnectionRefusedError) {
+      throw new HTTPException(502, { message: 'Bad Gateway: the echo service refused' })
+    }
+    throw error
+  }
+  // Request body → socket (closing it sends FIN), socket → response body: both streamed.
+  const upload = c.req.raw.body ? c.req.raw.body.pipeTo(conn.writable) : conn.writable.close()
+  c.executionCtx.waitUntil(upload.catch(() => conn.close()))
+  return c.body(conn.readable, 200, { 'Content-Type': 'application/octet-stream' })
+})
+
 // ---- load shaping: rate limit and a cancelling deadline ---------------------------------
 
 /** Three requests a minute per API key (or per client address without one). */
@@ -373,6 +452,24 @@ app.get(
   }),
   (c) => c.json({ ok: true })
 )
+
+/** An expensive render: two at a time, two more may wait, the rest are told to retry. */
+app.get('/render/:id', concurrencyLimit({ max: 2, maxWaiting: 2, retryAfter: 2 }), async (c) => {
+  const ms = Math.min(Number(c.req.query('ms') ?? 50) || 0, 10_000)
+  await new Promise((resolve) => setTimeout(resolve, ms))
+  return c.json({ id: c.req.param('id'), rendered: true })
+})
+
+const quoteRuns = new Map<string, number>()
+
+/** A slow upstream lookup: concurrent identical requests share one lookup. */
+app.get('/quote/:symbol', coalesce(), async (c) => {
+  const symbol = c.req.param('symbol')
+  const run = (quoteRuns.get(symbol) ?? 0) + 1
+  quoteRuns.set(symbol, run)
+  await new Promise((resolve) => setTimeout(resolve, Number(c.req.query('ms') ?? 100) || 0))
+  return c.json({ symbol, price: symbol.length * 100 + run, run })
+})
 
 const reports = new Map<string, 'running' | 'done' | 'aborted'>()
 
@@ -407,4 +504,59 @@ app.get('/report/:id', (c) => {
 
 app.get('/error', () => {
   throw new Error('deliberate failure with a secret stack')
+})
+
+// ---- CPU work off the event loop: an executor (src/executor) ----------------------------
+
+/**
+ * SHA-256 rounds on two worker threads (Node), two Web Workers (Deno) or inline (Workers,
+ * which have no threads). Eight more jobs may wait; the next is refused with a 503.
+ */
+const hasher = service.executor(defineTasks(cpuTasks, './cpu-tasks.ts', import.meta.url), {
+  size: 2,
+  maxQueue: 8,
+})
+const hashes = new Map<string, 'running' | 'done' | 'aborted' | 'failed'>()
+
+/**
+ * Hashes the request body `rounds` times. The job stops with the request: when the client
+ * leaves or the 10 s deadline passes, its thread is terminated.
+ */
+app.post('/hash', limitBody, deadline({ ms: 10_000 }), async (c) => {
+  const id = c.req.query('id')
+  const rounds = Number(c.req.query('rounds') ?? 1)
+  const signal = c.get('signal')
+  const data = await c.req.arrayBuffer()
+  if (id) hashes.set(id, 'running')
+  try {
+    const digest = await hasher.run('sha256Rounds', { data, rounds }, { signal, transfer: [data] })
+    if (id) hashes.set(id, 'done')
+    return c.json({ rounds, digest })
+  } catch (error) {
+    if (id) hashes.set(id, signal.aborted ? 'aborted' : 'failed')
+    if (signal.aborted) return c.body(null, 204) // the client left, or the deadline answers
+    if (error instanceof ExecutorQueueFull) {
+      return c.json({ error: 'Service Unavailable: too many hashes queued' }, 503, {
+        'Retry-After': '1',
+      })
+    }
+    // The task's RangeError, rebuilt on this side of the thread boundary.
+    if (error instanceof ExecutorTaskError && (error.cause as Error).name === 'RangeError') {
+      return c.json({ error: error.message }, 422)
+    }
+    throw error
+  }
+})
+app.get('/hash/pool', (c) =>
+  c.json({
+    size: hasher.size,
+    maxQueue: hasher.maxQueue,
+    running: hasher.running,
+    queued: hasher.queued,
+  })
+)
+app.get('/hash/:id', (c) => {
+  const state = hashes.get(c.req.param('id'))
+  if (!state) throw new HTTPException(404, { message: 'No such hash' })
+  return c.json({ id: c.req.param('id'), state })
 })

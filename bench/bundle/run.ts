@@ -26,6 +26,8 @@ async function measure(name: string, entry: string): Promise<BundleSize> {
     platform: 'neutral',
     target: 'es2024',
     conditions: ['workerd', 'worker', 'browser'],
+    // workerd's built-in modules, as wrangler leaves them.
+    external: ['cloudflare:*'],
     mainFields: ['browser', 'module', 'main'],
     write: false,
     metafile: true,

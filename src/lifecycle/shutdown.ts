@@ -1,4 +1,5 @@
 import type { Env } from 'hono'
+import { closeAllWebSockets } from '../websocket/index.ts'
 import type { InFlight } from './in-flight.ts'
 import type { Service } from './service.ts'
 import type { WaitUntilTracker } from './wait-until.ts'
@@ -52,6 +53,8 @@ export async function gracefulShutdown<E extends Env>({
 }: ShutdownOptions<E>): Promise<void> {
   const closed = listener.close()
   await service.shutdown()
+  // Open WebSockets would hold the listener open; say goodbye (1001) as aiohttp advises.
+  closeAllWebSockets()
   const drained = Promise.all([closed, requests.idle()])
   if (!(await settlesWithin(drained, timeout))) {
     console.warn(`edgeio: requests still in flight after ${timeout} ms; aborting them`)

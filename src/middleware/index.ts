@@ -16,6 +16,10 @@ export {
   sessionIdentity,
   tokenTable,
 } from './auth/index.ts'
+export type { CoalesceOptions } from './coalesce/index.ts'
+export { coalesce } from './coalesce/index.ts'
+export type { ConcurrencyLimitOptions } from './concurrency-limit/index.ts'
+export { concurrencyLimit } from './concurrency-limit/index.ts'
 export type { DeadlineOptions } from './deadline/index.ts'
 export { deadline } from './deadline/index.ts'
 export type {

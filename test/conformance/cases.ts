@@ -3,8 +3,10 @@
  * (examples/app.ts), run unchanged on node, workerd and deno. A case a runtime cannot
  * support names that runtime and the reason in `skip`; it is reported as skipped there.
  */
-import { expect } from 'vitest'
-import { type Client, eventually, type Runtime } from './client.ts'
+import { describe, expect, test } from 'vitest'
+import { seal, unseal } from '../../src/middleware/session/seal.ts'
+import { type Client, eventually, type Runtime, SESSION_SECRET } from './client.ts'
+import { executorCases } from './executor-cases.ts'
 
 export interface ConformanceCase {
   name: string
@@ -35,6 +37,48 @@ function byteStream(size: number): ReadableStream<Uint8Array> {
   })
 }
 
+/** Reads server-sent events from a response body, one `{ event, data }` at a time. */
+function sseReader(res: Response) {
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader()
+  let buffered = ''
+  return async (): Promise<{ event?: string; data?: string }> => {
+    for (;;) {
+      const end = buffered.indexOf('\n\n')
+      if (end >= 0) {
+        const block = buffered.slice(0, end)
+        buffered = buffered.slice(end + 2)
+        const fields = Object.fromEntries(
+          block
+            .split('\n')
+            .map((line) => [
+              line.slice(0, line.indexOf(':')),
+              line.slice(line.indexOf(':') + 1).trim(),
+            ])
+        )
+        return fields
+      }
+      const { value, done } = await reader.read()
+      if (done) throw new Error('the event stream ended')
+      buffered += value
+    }
+  }
+}
+
+/** Opens a WebSocket to the service and collects what happens on it. */
+async function openSocket(client: Client, path: string) {
+  const socket = new WebSocket(`${client.origin.replace(/^http/, 'ws')}${path}`)
+  const messages: string[] = []
+  const closed = new Promise<CloseEvent>((resolve) => socket.addEventListener('close', resolve))
+  socket.addEventListener('message', (event) => messages.push(String(event.data)))
+  await new Promise<void>((resolve, reject) => {
+    socket.addEventListener('open', () => resolve(), { once: true })
+    socket.addEventListener('error', () => reject(new Error(`WebSocket ${path} failed`)), {
+      once: true,
+    })
+  })
+  return { socket, messages, closed }
+}
+
 /** The `name=value` part of a response's session cookie, to send back. */
 function sessionCookie(res: Response): string {
   const cookie = res.headers.getSetCookie().find((c) => c.startsWith('edgeio.session='))
@@ -53,7 +97,7 @@ async function login(client: Client, username: string, password: string): Promis
   return sessionCookie(res)
 }
 
-export const cases: ConformanceCase[] = [
+const httpCases: ConformanceCase[] = [
   {
     name: 'GET / greets Anonymous as text',
     async run(client) {
@@ -207,6 +251,10 @@ export const cases: ConformanceCase[] = [
   },
   {
     name: 'a streamed body over the limit is a 413, enforced while streaming',
+    skip: {
+      workerd:
+        'wrangler dev resets the connection of a client still uploading when the worker answers early (measured); the Content-Length case covers the 413',
+    },
     async run(client) {
       const res = await client.fetch('/notes', {
         method: 'POST',
@@ -336,7 +384,10 @@ export const cases: ConformanceCase[] = [
   {
     name: 'a streaming response arrives in order, chunk by chunk',
     async run(client) {
-      const res = await client.fetch('/stream?n=20')
+      // identity: workerd gzips for clients that accept it, and gzip batches small chunks.
+      const res = await client.fetch('/stream?n=5&delay=20', {
+        headers: { 'accept-encoding': 'identity' },
+      })
       expect(res.status).toBe(200)
       expect(res.headers.get('content-length')).toBeNull()
       const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader()
@@ -346,7 +397,7 @@ export const cases: ConformanceCase[] = [
         text += r.value
         reads++
       }
-      expect(text).toBe(Array.from({ length: 20 }, (_, i) => `chunk ${i + 1}\n`).join(''))
+      expect(text).toBe(Array.from({ length: 5 }, (_, i) => `chunk ${i + 1}\n`).join(''))
       expect(reads).toBeGreaterThan(1)
     },
   },
@@ -364,6 +415,10 @@ export const cases: ConformanceCase[] = [
   },
   {
     name: 'a client disconnect aborts the request signal',
+    skip: {
+      workerd:
+        "a client's abort does not reach the worker through wrangler dev's proxy (measured); enable_request_signal is set for production",
+    },
     async run(client) {
       const id = uniqueId(client.runtime)
       const controller = new AbortController()
@@ -526,4 +581,222 @@ export const cases: ConformanceCase[] = [
       await Promise.all([res.body?.cancel(), garbage.body?.cancel()])
     },
   },
+  {
+    name: 'concurrencyLimit: 2 run, 2 wait, the rest get 503 with Retry-After',
+    async run(client) {
+      const id = uniqueId(client.runtime)
+      const responses = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => client.fetch(`/render/${id}-${i}?ms=400`))
+      )
+      const statuses = responses.map((r) => r.status).sort()
+      expect(statuses).toEqual([200, 200, 200, 200, 503, 503])
+      const refused = responses.find((r) => r.status === 503)
+      expect(refused?.headers.get('retry-after')).toBe('2')
+      expect(await refused?.json()).toEqual({
+        error: 'Service Unavailable: too many requests in progress',
+      })
+      await Promise.all(responses.map((r) => (r.bodyUsed ? undefined : r.body?.cancel())))
+    },
+  },
+  {
+    name: 'coalesce: concurrent identical GETs share one run, each gets a full copy',
+    async run(client) {
+      const symbol = uniqueId(client.runtime).replace(/-/g, '')
+      const responses = await Promise.all(
+        Array.from({ length: 5 }, () => client.fetch(`/quote/${symbol}?ms=200`))
+      )
+      const bodies = await Promise.all(responses.map((r) => r.json()))
+      expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200])
+      for (const body of bodies)
+        expect(body).toEqual({ symbol, price: symbol.length * 100 + 1, run: 1 })
+      const later = await (await client.fetch(`/quote/${symbol}?ms=0`)).json()
+      expect(later).toMatchObject({ run: 2 })
+    },
+  },
+  {
+    name: 'openConnection: a body piped through a TCP echo service comes back byte for byte',
+    async run(client) {
+      const sent = new Uint8Array(256 * 1024)
+      for (let i = 0; i < sent.length; i++) sent[i] = (i * 31 + 7) & 0xff
+      const res = await client.fetch('/pipe', {
+        method: 'POST',
+        headers: { 'content-type': 'application/octet-stream' },
+        body: sent,
+      })
+      expect(res.status).toBe(200)
+      const received = new Uint8Array(await res.arrayBuffer())
+      expect(received.length).toBe(sent.length)
+      expect(received).toEqual(sent)
+    },
+  },
+  {
+    name: 'WebSocket: messages are echoed, and a normal close is clean',
+    async run(client) {
+      const { socket, messages, closed } = await openSocket(client, '/ws/echo')
+      socket.send('hello')
+      socket.send('world')
+      await eventually(async () => expect(messages).toEqual(['echo: hello', 'echo: world']))
+      socket.close(1000, 'bye')
+      expect((await closed).code).toBe(1000)
+    },
+  },
+  {
+    name: 'WebSocket: a message over the size limit closes the socket with 1009',
+    async run(client) {
+      const { socket, messages, closed } = await openSocket(client, '/ws/echo')
+      socket.send('x'.repeat(5000))
+      const event = await closed
+      expect(event.code).toBe(1009)
+      expect(messages).toEqual([])
+    },
+  },
+  {
+    name: 'SSE: a live counter fans every change out to every subscriber',
+    async run(client) {
+      const listen = async () => {
+        const res = await client.fetch('/events/counter', {
+          headers: { 'accept-encoding': 'identity' },
+          signal: controller.signal,
+        })
+        expect(res.headers.get('content-type')).toMatch(/^text\/event-stream/)
+        return sseReader(res)
+      }
+      const controller = new AbortController()
+      const [a, b] = await Promise.all([listen(), listen()])
+      const start = Number((await a()).data)
+      expect(Number((await b()).data)).toBe(start)
+      await eventually(async () => {
+        const { listeners } = (await (await client.fetch('/events/counter/listeners')).json()) as {
+          listeners: number
+        }
+        expect(listeners).toBeGreaterThanOrEqual(2)
+      })
+      for (let i = 1; i <= 2; i++) {
+        const res = await client.fetch('/events/counter', { method: 'POST' })
+        expect(res.status).toBe(200)
+        await res.body?.cancel()
+      }
+      for (const next of [a, b]) {
+        const events = [await next(), await next()]
+        expect(events.map((e) => e.event)).toEqual(['count', 'count'])
+        // Other runs may count too, but each subscriber sees increasing values.
+        const values = events.map((e) => Number(e.data))
+        expect(values[0]).toBeGreaterThan(start)
+        expect(values[1]).toBeGreaterThan(values[0] as number)
+      }
+      controller.abort()
+      // Leave no subscriber for the next case (where the runtime reports disconnects).
+      if (client.runtime !== 'workerd') {
+        await eventually(async () => {
+          const res = await client.fetch('/events/counter/listeners')
+          expect(await res.json()).toEqual({ listeners: 0 })
+        })
+      }
+    },
+  },
+  {
+    name: 'SSE: a subscriber that disconnects is removed at once',
+    skip: {
+      workerd:
+        "a client's abort does not reach the worker through wrangler dev's proxy (measured), so the stream is not told",
+    },
+    async run(client) {
+      const listeners = async () =>
+        ((await (await client.fetch('/events/counter/listeners')).json()) as { listeners: number })
+          .listeners
+      const before = await listeners()
+      const controller = new AbortController()
+      const res = await client.fetch('/events/counter', {
+        headers: { 'accept-encoding': 'identity' },
+        signal: controller.signal,
+      })
+      await sseReader(res)()
+      expect(await listeners()).toBe(before + 1)
+      controller.abort()
+      await eventually(async () => expect(await listeners()).toBe(before))
+    },
+  },
+  {
+    name: 'static files: served with a type, missing ones fall through to the JSON 404',
+    async run(client) {
+      const res = await client.fetch('/static/hello.txt')
+      expect(res.status).toBe(200)
+      expect(res.headers.get('content-type')).toMatch(/^text\/plain/)
+      expect(await res.text()).toBe('Hello from a static file.\n')
+      const missing = await client.fetch('/static/missing.txt')
+      expect(missing.status).toBe(404)
+      expect(await missing.json()).toEqual({ error: 'Not Found', path: '/static/missing.txt' })
+    },
+  },
+  {
+    name: 'static files: a path that climbs out of the folder is never served',
+    async run(client) {
+      // `..` segments are resolved by the URL parser; an encoded slash reaches the server.
+      for (const path of ['/static/..%2f..%2fpackage.json', '/static/..%5c..%5cpackage.json']) {
+        const res = await client.fetch(path)
+        expect(res.status).toBe(404)
+        expect(await res.text()).not.toMatch(/"name": "edgeio"/)
+      }
+    },
+  },
+  {
+    name: 'static files: ETag with If-None-Match gives 304; a byte range gives 206',
+    async run(client) {
+      const first = await client.fetch('/static/hello.txt')
+      const etag = first.headers.get('etag')
+      expect(etag).toMatch(/^(W\/)?"[^"]+"$/)
+      await first.body?.cancel()
+      const again = await client.fetch('/static/hello.txt', {
+        headers: { 'if-none-match': etag as string },
+      })
+      expect(again.status).toBe(304)
+      expect(await again.text()).toBe('')
+      const part = await client.fetch('/static/hello.txt', { headers: { range: 'bytes=0-4' } })
+      expect(part.status).toBe(206)
+      expect(part.headers.get('content-range')).toBe('bytes 0-4/26')
+      expect(await part.text()).toBe('Hello')
+      const tail = await client.fetch('/static/hello.txt', { headers: { range: 'bytes=-6' } })
+      expect(await tail.text()).toBe('file.\n')
+      const beyond = await client.fetch('/static/hello.txt', {
+        headers: { range: 'bytes=100-200' },
+      })
+      expect(beyond.status).toBe(416)
+      await beyond.body?.cancel()
+    },
+  },
+  {
+    name: 'sessions: a replayed cookie past its expiry is refused; the same one re-sealed in time works',
+    async run(client) {
+      const cookie = await login(client, 'alice', 'wonderland')
+      const [name, value] = cookie.split('=') as [string, string]
+      const opened = (await unseal(value, [SESSION_SECRET], name)) as { exp: number }
+      expect(opened.exp).toBeGreaterThan(Date.now())
+      const reseal = async (exp: number) =>
+        `${name}=${await seal({ ...opened, exp }, SESSION_SECRET, name)}`
+      const expired = await client.fetch('/me', {
+        headers: { cookie: await reseal(Date.now() - 1000) },
+      })
+      expect(expired.status).toBe(401)
+      await expired.body?.cancel()
+      const valid = await client.fetch('/me', { headers: { cookie: await reseal(opened.exp) } })
+      expect(await valid.json()).toMatchObject({ user: 'alice' })
+    },
+  },
 ]
+
+/** Every case, run in this order on each runtime. */
+export const cases: ConformanceCase[] = [...httpCases, ...executorCases]
+
+/**
+ * Registers every case against `client`'s runtime: the one loop the node, deno and workerd
+ * runners share. A case that names this runtime in `skip` is reported skipped, with why.
+ */
+export function describeConformance(client: Client): void {
+  describe(`conformance [${client.runtime}]`, () => {
+    for (const c of cases) {
+      const reason = c.skip?.[client.runtime]
+      if (reason) test.skip(`${c.name} (skipped on ${client.runtime}: ${reason})`, () => {})
+      else test(c.name, () => c.run(client))
+    }
+  })
+}

@@ -1,3 +1,6 @@
+/** The session secret every runner gives the example, so a case can forge cookies with it. */
+export const SESSION_SECRET = 'conformance-session-secret-0123456789'
+
 /** The runtimes the conformance suite runs on. */
 export type Runtime = 'node' | 'workerd' | 'deno'
 

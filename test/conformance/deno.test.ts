@@ -1,6 +1,7 @@
-import { afterAll, beforeAll, describe, test } from 'vitest'
-import { cases } from './cases.ts'
-import type { Client } from './client.ts'
+import { afterAll, beforeAll } from 'vitest'
+import { describeConformance } from './cases.ts'
+import { type Client, SESSION_SECRET } from './client.ts'
+import { startEchoServer } from './echo-server.ts'
 import { type ServerProcess, startServer } from './spawn.ts'
 
 // The real deno binary (npm package `deno`) serving examples/deno/main.ts.
@@ -15,18 +16,20 @@ const client: Client = {
   fetch: (path, init) => fetch(`${server.url}${path}`, init),
 }
 
+let echo: Awaited<ReturnType<typeof startEchoServer>>
+
 beforeAll(async () => {
-  server = await startServer('deno', { API_TOKEN: TOKEN })
+  echo = await startEchoServer()
+  server = await startServer('deno', {
+    API_TOKEN: TOKEN,
+    ECHO_PORT: String(echo.port),
+    SESSION_SECRET,
+  })
 })
 afterAll(async () => {
   server?.child.kill('SIGTERM')
   await server?.exited
+  echo?.close()
 })
 
-describe('conformance [deno]', () => {
-  for (const c of cases) {
-    const reason = c.skip?.deno
-    if (reason) test.skip(`${c.name} (skipped on deno: ${reason})`, () => {})
-    else test(c.name, () => c.run(client))
-  }
-})
+describeConformance(client)

@@ -1,8 +1,9 @@
-import { afterAll, beforeAll, describe, test } from 'vitest'
+import { afterAll, beforeAll } from 'vitest'
 import { type NodeServer, serve } from '../../adapters/node.ts'
 import { service } from '../../examples/app.ts'
-import { cases } from './cases.ts'
-import type { Client } from './client.ts'
+import { describeConformance } from './cases.ts'
+import { type Client, SESSION_SECRET } from './client.ts'
+import { startEchoServer } from './echo-server.ts'
 
 const TOKEN = 'node-conformance-token'
 let server: NodeServer
@@ -15,19 +16,24 @@ const client: Client = {
   fetch: (path, init) => fetch(`${server.url}${path}`, init),
 }
 
+let echo: Awaited<ReturnType<typeof startEchoServer>>
+
 beforeAll(async () => {
+  echo = await startEchoServer()
   server = await serve(service, {
     port: 0,
     signals: false,
-    env: { API_TOKEN: TOKEN, LOG_LEVEL: 'silent' },
+    env: {
+      API_TOKEN: TOKEN,
+      LOG_LEVEL: 'silent',
+      ECHO_PORT: String(echo.port),
+      SESSION_SECRET,
+    },
   })
 })
-afterAll(() => server?.close())
-
-describe('conformance [node]', () => {
-  for (const c of cases) {
-    const reason = c.skip?.node
-    if (reason) test.skip(`${c.name} (skipped on node: ${reason})`, () => {})
-    else test(c.name, () => c.run(client))
-  }
+afterAll(async () => {
+  await server?.close()
+  echo?.close()
 })
+
+describeConformance(client)

@@ -54,6 +54,18 @@ describe.each(['node', 'deno'] as const)('graceful shutdown [%s]', (runtime) => 
     expect(out.indexOf('example: cleanup complete')).toBeGreaterThan(jobDone)
   })
 
+  test('open WebSockets are closed with 1001 (going away), then the process exits 0', async () => {
+    const server = await startServer(runtime, {})
+    const socket = new WebSocket(`${server.url.replace(/^http/, 'ws')}/ws/echo`)
+    await new Promise((resolve) => socket.addEventListener('open', resolve, { once: true }))
+    const closed = new Promise<CloseEvent>((resolve) => socket.addEventListener('close', resolve))
+    server.child.kill('SIGTERM')
+    const event = await closed
+    expect(event.code).toBe(1001)
+    expect(event.reason).toMatch(/shutting down/i) // Deno's shutdown() says it first, capitalised
+    expect(await server.exited).toBe(0)
+  })
+
   test('requests still running at shutdownTimeout are aborted through their signals', async () => {
     const server = await startServer(runtime, { SHUTDOWN_TIMEOUT_MS: '300' })
     const stuck = await waitingLongPoll(server, 'stuck', 20_000)

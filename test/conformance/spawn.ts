@@ -26,6 +26,7 @@ const commands = {
     '--cached-only',
     '--allow-net',
     '--allow-env',
+    '--allow-read',
     'examples/deno/main.ts',
   ],
 } as const

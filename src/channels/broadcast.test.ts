@@ -1,0 +1,116 @@
+import { getEventListeners } from 'node:events'
+import { describe, expect, test } from 'vitest'
+import { Broadcast, SlowSubscriberError } from './index.ts'
+
+async function take<T>(iterable: AsyncIterable<T>, n: number): Promise<T[]> {
+  const out: T[] = []
+  if (n === 0) return out
+  for await (const item of iterable) {
+    out.push(item)
+    if (out.length === n) break
+  }
+  return out
+}
+
+describe('Broadcast', () => {
+  test('every subscriber gets every message, in order', async () => {
+    const channel = new Broadcast<number>()
+    const subscribers = [channel.subscribe(), channel.subscribe(), channel.subscribe()]
+    expect(channel.publish(1)).toBe(3)
+    channel.publish(2)
+    for (const s of subscribers) expect(await take(s, 2)).toEqual([1, 2])
+  })
+
+  test('a subscriber sees only what was published after it joined', async () => {
+    const channel = new Broadcast<string>()
+    channel.publish('before')
+    const late = channel.subscribe()
+    channel.publish('after')
+    expect(await take(late, 1)).toEqual(['after'])
+  })
+
+  test('waiting subscribers wake on publish', async () => {
+    const channel = new Broadcast<string>()
+    const reading = take(channel.subscribe(), 2)
+    await Promise.resolve()
+    channel.publish('a')
+    channel.publish('b')
+    expect(await reading).toEqual(['a', 'b'])
+  })
+
+  test('overflow drop-oldest keeps the newest messages', async () => {
+    const channel = new Broadcast<number>()
+    const sub = channel.subscribe({ bufferSize: 3 })
+    for (let i = 1; i <= 5; i++) channel.publish(i)
+    expect(sub.dropped).toBe(2)
+    expect(await take(sub, 3)).toEqual([3, 4, 5])
+  })
+
+  test('overflow drop-newest keeps the first messages', async () => {
+    const channel = new Broadcast<number>()
+    const sub = channel.subscribe({ bufferSize: 3, overflow: 'drop-newest' })
+    for (let i = 1; i <= 5; i++) channel.publish(i)
+    expect(await take(sub, 3)).toEqual([1, 2, 3])
+  })
+
+  test('overflow disconnect ends a slow subscriber with SlowSubscriberError; others go on', async () => {
+    const channel = new Broadcast<number>()
+    const slow = channel.subscribe({ bufferSize: 2, overflow: 'disconnect' })
+    const fast = channel.subscribe({ bufferSize: 10 })
+    for (let i = 1; i <= 3; i++) channel.publish(i)
+    expect(channel.size).toBe(1)
+    await expect(take(slow, 5)).rejects.toBeInstanceOf(SlowSubscriberError)
+    expect(await take(fast, 3)).toEqual([1, 2, 3])
+  })
+
+  test('aborting the signal unsubscribes at once and ends iteration quietly', async () => {
+    const channel = new Broadcast<number>()
+    const controller = new AbortController()
+    const sub = channel.subscribe({ signal: controller.signal })
+    const reading = take(sub, 10)
+    await Promise.resolve()
+    controller.abort()
+    expect(channel.size).toBe(0)
+    expect(await reading).toEqual([])
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0)
+  })
+
+  test('an already-aborted signal gives an ended subscription', async () => {
+    const channel = new Broadcast<number>()
+    const sub = channel.subscribe({ signal: AbortSignal.abort() })
+    expect(channel.size).toBe(0)
+    expect(await take(sub, 1)).toEqual([])
+  })
+
+  test('breaking out of the loop unsubscribes', async () => {
+    const channel = new Broadcast<number>()
+    const sub = channel.subscribe()
+    channel.publish(1)
+    await take(sub, 1)
+    expect(channel.size).toBe(0)
+  })
+
+  test('close lets subscribers drain, then ends them; publishing after close throws', async () => {
+    const channel = new Broadcast<number>()
+    const sub = channel.subscribe()
+    channel.publish(1)
+    channel.publish(2)
+    channel.close()
+    expect(await take(sub, 10)).toEqual([1, 2])
+    expect(() => channel.publish(3)).toThrow()
+  })
+
+  test('10,000 subscribe/disconnect cycles leave no subscriber and no listener behind', async () => {
+    const channel = new Broadcast<number>()
+    const shared = new AbortController() // a long-lived signal many subscriptions pass by
+    for (let i = 0; i < 10_000; i++) {
+      const client = new AbortController()
+      const sub = channel.subscribe({ signal: AbortSignal.any([shared.signal, client.signal]) })
+      channel.publish(i)
+      client.abort()
+      expect(await take(sub, 1)).toEqual([])
+    }
+    expect(channel.size).toBe(0)
+    expect(getEventListeners(shared.signal, 'abort').length).toBeLessThan(10)
+  })
+})

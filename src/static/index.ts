@@ -1,0 +1,70 @@
+import type { Context, MiddlewareHandler } from 'hono'
+import { withConditional } from './conditional.ts'
+
+export interface ServeStaticOptions {
+  /**
+   * The folder (relative to the working directory) whose files are served under their
+   * request path: with `root: 'public'`, `GET /static/app.css` serves `public/static/app.css`.
+   * On Workers the files are the deployment's static assets (`[assets]` in wrangler.toml),
+   * which Cloudflare serves before the worker; this middleware then serves them through the
+   * `ASSETS` binding for requests that reach the worker.
+   */
+  root: string
+}
+
+/** What an adapter supplies: its runtime's static-file middleware. */
+export type StaticServer = (options: ServeStaticOptions) => MiddlewareHandler
+
+let runtimeStatic: StaticServer | undefined
+
+/** Called by the adapters: Hono's serveStatic for their runtime. */
+export function setStaticServer(server: StaticServer): void {
+  runtimeStatic = server
+}
+
+/**
+ * Serves static files the same way on Node, Deno and Workers: `ETag` with `If-None-Match`
+ * (304) and single `Range` requests (206/416) everywhere, whatever the runtime's own
+ * server does. A missing file falls through to the next handler (your 404); paths that
+ * leave `root` are never served.
+ *
+ * @example
+ * ```ts
+ * app.use('/static/*', serveStatic({ root: 'public' }))
+ * ```
+ */
+export function serveStatic(options: ServeStaticOptions): MiddlewareHandler {
+  let handler: MiddlewareHandler | undefined
+  return async function serveStatic(c: Context, next) {
+    if (!runtimeStatic) throw new Error('serveStatic: serve the app through an edgeio adapter')
+    handler ??= runtimeStatic(options)
+    const res = await handler(c, next)
+    // Answered by the runtime's server (not fallen through to the next handler).
+    if (res instanceof Response && (c.req.method === 'GET' || c.req.method === 'HEAD')) {
+      return withConditional(c.req.raw, res)
+    }
+    return res
+  }
+}
+
+/** The part of a Workers assets binding `serveAssets` uses. */
+export interface AssetsBinding {
+  fetch(request: Request): Promise<Response>
+}
+
+/**
+ * The Workers static server: files from the `ASSETS` binding, falling through on a 404.
+ * Runtime-neutral (it only calls `fetch` on a binding), so it lives here.
+ */
+export const serveAssets: StaticServer = () =>
+  async function serveAssets(c, next) {
+    const assets = (c.env as { ASSETS?: AssetsBinding } | undefined)?.ASSETS
+    if (!assets || (c.req.method !== 'GET' && c.req.method !== 'HEAD')) return next()
+    const res = await assets.fetch(c.req.raw)
+    if (res.status === 404) {
+      await res.body?.cancel()
+      return next()
+    }
+    // A binding's response has immutable headers; later middleware may want to add some.
+    return new Response(res.body, res)
+  }

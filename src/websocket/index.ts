@@ -1,0 +1,140 @@
+import type { Context, MiddlewareHandler } from 'hono'
+import type { UpgradeWebSocket, WSContext, WSEvents, WSMessageReceive } from 'hono/ws'
+
+export interface WebSocketOptions {
+  /** Largest message accepted, in bytes; a bigger one closes the socket with 1009. Default 1 MiB. */
+  maxMessageBytes?: number
+  /**
+   * A socket that receives nothing (no message, no pong) for this long is closed with 1001
+   * `idle timeout`. Default 60 s; `0` turns it off.
+   */
+  idleTimeoutMs?: number
+  /**
+   * How often to ping where the runtime lets the server ping (Node's ws; Deno pings by
+   * itself within the idle timeout; Workers cannot). Default 30 s; `0` turns it off.
+   */
+  heartbeatMs?: number
+}
+
+/** The runtime's `upgradeWebSocket`, given by the adapter that serves the app. */
+type RuntimeUpgrade = UpgradeWebSocket<unknown, never>
+
+let runtimeUpgrade: RuntimeUpgrade | undefined
+let runtimeOptions: ((options: Required<WebSocketOptions>) => unknown) | undefined
+
+/** Called by the adapters: their runtime's Hono WebSocket helper and how to configure it. */
+export function setWebSocketUpgrader(
+  upgrade: RuntimeUpgrade,
+  options?: (options: Required<WebSocketOptions>) => unknown
+): void {
+  runtimeUpgrade = upgrade
+  runtimeOptions = options
+}
+
+/** Every open socket, so a graceful shutdown can say goodbye to each. */
+const openSockets = new Set<WSContext>()
+
+/**
+ * Closes every open WebSocket with 1001 (going away). The Node and Deno adapters call it
+ * when they shut down, after the shutdown hooks; sockets are otherwise never drained.
+ */
+export function closeAllWebSockets(reason = 'server shutting down'): number {
+  const count = openSockets.size
+  for (const socket of openSockets) socket.close(1001, reason)
+  openSockets.clear()
+  return count
+}
+
+const encoder = new TextEncoder()
+
+/** Whether a message is over `max` bytes, encoding a string only when its length cannot tell. */
+function tooBig(data: WSMessageReceive, max: number): boolean {
+  if (typeof data === 'string') {
+    if (data.length > max) return true // at least one byte per UTF-16 unit
+    if (data.length * 3 <= max) return false // at most three
+    return encoder.encode(data).byteLength > max
+  }
+  return (data instanceof Blob ? data.size : data.byteLength) > max
+}
+
+/** A ws-style raw socket (Node) that can ping and reports pongs. */
+interface Pinging {
+  ping(): void
+  on(event: 'pong', listener: () => void): void
+}
+const canPing = (raw: unknown): raw is Pinging =>
+  typeof (raw as Partial<Pinging> | undefined)?.ping === 'function' &&
+  typeof (raw as Partial<Pinging> | undefined)?.on === 'function'
+
+function guard(events: WSEvents, limits: Required<WebSocketOptions>): WSEvents {
+  let idle: ReturnType<typeof setTimeout> | undefined
+  let heartbeat: ReturnType<typeof setInterval> | undefined
+  const touch = (ws: WSContext) => {
+    if (limits.idleTimeoutMs <= 0) return
+    clearTimeout(idle)
+    idle = setTimeout(() => ws.close(1001, 'idle timeout'), limits.idleTimeoutMs)
+  }
+  return {
+    onOpen(event, ws) {
+      openSockets.add(ws)
+      touch(ws)
+      if (limits.heartbeatMs > 0 && canPing(ws.raw)) {
+        const raw = ws.raw
+        raw.on('pong', () => touch(ws))
+        heartbeat = setInterval(() => raw.ping(), limits.heartbeatMs)
+      }
+      events.onOpen?.(event, ws)
+    },
+    onMessage(event, ws) {
+      touch(ws)
+      if (tooBig(event.data, limits.maxMessageBytes)) {
+        ws.close(1009, `message over ${limits.maxMessageBytes} bytes`)
+        return
+      }
+      events.onMessage?.(event, ws)
+    },
+    onClose(event, ws) {
+      openSockets.delete(ws)
+      clearTimeout(idle)
+      clearInterval(heartbeat)
+      events.onClose?.(event, ws)
+    },
+    onError(event, ws) {
+      events.onError?.(event, ws)
+    },
+  }
+}
+
+/**
+ * A WebSocket route that runs the same on Node, Deno and Workers (the adapter supplies
+ * the runtime's Hono helper), with a message size limit, an idle timeout with pings where
+ * the runtime allows them, and a goodbye (1001) to every socket on graceful shutdown.
+ *
+ * @example
+ * ```ts
+ * app.get('/ws', upgradeWebSocket(() => ({
+ *   onMessage: (event, ws) => ws.send(`echo: ${event.data}`),
+ * }), { maxMessageBytes: 64 * 1024 }))
+ * ```
+ */
+export function upgradeWebSocket(
+  createEvents: (c: Context) => WSEvents | Promise<WSEvents>,
+  options: WebSocketOptions = {}
+): MiddlewareHandler {
+  const limits: Required<WebSocketOptions> = {
+    maxMessageBytes: options.maxMessageBytes ?? 1024 * 1024,
+    idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
+    heartbeatMs: options.heartbeatMs ?? 30_000,
+  }
+  let handler: MiddlewareHandler | undefined
+  return async function upgradeWebSocket(c, next) {
+    if (!runtimeUpgrade) {
+      throw new Error('upgradeWebSocket: serve the app through an edgeio adapter')
+    }
+    handler ??= runtimeUpgrade(
+      async (context: Context) => guard(await createEvents(context), limits),
+      runtimeOptions?.(limits) as never
+    ) as MiddlewareHandler
+    return handler(c, next)
+  }
+}

@@ -1,0 +1,105 @@
+import { once } from 'node:events'
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
+import { afterEach, describe, expect, test } from 'vitest'
+import { connectNode } from '../../adapters/tcp-node.ts'
+import { ConnectionRefusedError, openConnection, setConnector } from '../../src/net/connection.ts'
+
+const servers: Server[] = []
+afterEach(async () => {
+  for (const server of servers.splice(0)) {
+    server.close()
+  }
+})
+
+async function listen(onConnection: (socket: Socket) => void): Promise<number> {
+  const server = createServer(onConnection)
+  servers.push(server)
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  return (server.address() as AddressInfo).port
+}
+
+async function readAll(readable: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = []
+  for await (const chunk of readable) chunks.push(chunk)
+  return Buffer.concat(chunks)
+}
+
+describe('openConnection on Node', () => {
+  setConnector(connectNode)
+
+  test('writes, reads the echo, and half-closes', async () => {
+    const port = await listen((socket) => socket.pipe(socket))
+    const conn = await openConnection({ hostname: '127.0.0.1', port })
+    const writer = conn.writable.getWriter()
+    await writer.write(new TextEncoder().encode('hello, pipe'))
+    await writer.close() // FIN: the echo server ends its side too
+    expect(new TextDecoder().decode(await readAll(conn.readable))).toBe('hello, pipe')
+    await conn.closed
+  })
+
+  test('a refused connection is a ConnectionRefusedError', async () => {
+    const port = await listen(() => {})
+    servers.pop()?.close()
+    await expect(openConnection({ hostname: '127.0.0.1', port })).rejects.toBeInstanceOf(
+      ConnectionRefusedError
+    )
+  })
+
+  test('aborting the signal closes the socket; the peer sees it close', async () => {
+    const peerClosed = Promise.withResolvers<void>()
+    const port = await listen((socket) => {
+      socket.on('close', () => peerClosed.resolve())
+      socket.on('error', () => {})
+    })
+    const controller = new AbortController()
+    const conn = await openConnection({ hostname: '127.0.0.1', port, signal: controller.signal })
+    controller.abort()
+    await peerClosed.promise
+    await conn.closed
+  })
+
+  test('an already-aborted signal rejects at once, before connecting', async () => {
+    const reason = new Error('gave up')
+    await expect(
+      openConnection({ hostname: '127.0.0.1', port: 9, signal: AbortSignal.abort(reason) })
+    ).rejects.toBe(reason)
+  })
+
+  test('bad ports are refused before any I/O', async () => {
+    await expect(openConnection({ hostname: '127.0.0.1', port: 70_000 })).rejects.toThrow(
+      RangeError
+    )
+  })
+
+  test('backpressure: 50 MB cross without unbounded buffering', async () => {
+    const total = 50 * 1024 * 1024
+    const chunk = Buffer.alloc(64 * 1024, 7)
+    let writtenBeforeBackpressure = 0
+    const stalled = Promise.withResolvers<void>()
+    const port = await listen(async (socket) => {
+      let sent = 0
+      let stalledOnce = false
+      while (sent < total) {
+        const ok = socket.write(chunk)
+        sent += chunk.length
+        if (!ok) {
+          if (!stalledOnce) {
+            stalledOnce = true
+            writtenBeforeBackpressure = sent
+            stalled.resolve()
+          }
+          await once(socket, 'drain')
+        }
+      }
+      socket.end()
+    })
+    const conn = await openConnection({ hostname: '127.0.0.1', port })
+    // Nobody reads yet: the sender must be held back by TCP, not buffer 50 MB in memory.
+    await stalled.promise
+    expect(writtenBeforeBackpressure).toBeLessThan(16 * 1024 * 1024)
+    let received = 0
+    for await (const part of conn.readable) received += part.byteLength
+    expect(received).toBe(total)
+  })
+})
