@@ -13,6 +13,7 @@ import { parseArgs } from 'node:util'
 import { type BundleSize, runBundleBench } from './bundle/run.ts'
 import { type RatioBar, ratioChart } from './chart.ts'
 import { ROUTES, runHttpBench, type Sample, SERVERS } from './http/run.ts'
+import { middlewareTable, runMiddlewareBench } from './middleware/run.ts'
 import { median, spread } from './stats.ts'
 
 const root = fileURLToPath(new URL('../', import.meta.url))
@@ -156,6 +157,7 @@ function runPrimitivesBench(): string {
 const bundles = await runBundleBench()
 const primitives = runPrimitivesBench()
 const samples = await runHttpBench(options)
+const middleware = await runMiddlewareBench(options)
 const ratios = httpRatios(samples)
 const chart = ratioChart('edgeio / peer (above 1.0: edgeio ahead)', ratios)
 const [plain, withEdgeio] = bundles
@@ -183,6 +185,14 @@ Ratios (medians of per-round pairs; above 1.0 means edgeio is ahead):
 | row | ratio | target |
 | --- | --- | --- |
 ${ratios.map((bar) => `| ${bar.label} | ${bar.ratio.toFixed(2)} | ${bar.target === undefined ? '' : `≥ ${bar.target.toFixed(2)}`} |`).join('\n')}
+
+## Middleware overhead on Node
+
+One JSON route on edgeio's Node adapter, bare and behind each middleware (limits far above
+the load; coalesce with a distinct key per request, its no-sharing worst case), same load
+as above. Overheads are medians of per-round pairs with the bare app (goal: < 5 % each).
+
+${middlewareTable(middleware)}
 
 ## Workers bundle
 

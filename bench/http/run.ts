@@ -53,13 +53,13 @@ const hasTaskset = (() => {
   }
 })()
 /** Server on core 0, load generator on core 1, where taskset exists. */
-const pinned = (core: number, command: string, commandArgs: string[]): [string, string[]] =>
+export const pinned = (core: number, command: string, commandArgs: string[]): [string, string[]] =>
   hasTaskset ? ['taskset', ['-c', String(core), command, ...commandArgs]] : [command, commandArgs]
 
 const CLOCK_TICKS_PER_SECOND = 100
 
 /** User + system CPU seconds of a process, from /proc/<pid>/stat. */
-function cpuSeconds(pid: number): number {
+export function serverCpuSeconds(pid: number): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? []
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND
 }
@@ -93,7 +93,7 @@ interface LoadResult {
   errors: number
 }
 
-async function load(
+export async function load(
   port: number,
   route: (typeof ROUTES)[number],
   seconds: number,
@@ -141,9 +141,9 @@ export async function runHttpBench(options: HttpBenchOptions): Promise<Sample[]>
       const pid = serverPid(child)
       for (const route of ROUTES) {
         await load(port, route, options.warmup, options.connections)
-        const cpuBefore = cpuSeconds(pid)
+        const cpuBefore = serverCpuSeconds(pid)
         const result = await load(port, route, options.duration, options.connections)
-        const cpu = cpuSeconds(pid) - cpuBefore
+        const cpu = serverCpuSeconds(pid) - cpuBefore
         samples.push({
           round,
           server,

@@ -23,6 +23,8 @@ interface Flight {
   readonly done: Event
   /** Callers still connected; when the last one leaves, the run is aborted. */
   callers: number
+  /** Whether anyone joined the leader: if not, its response needs no copying. */
+  followed: boolean
   readonly controller: AbortController
   result?: SharedResponse
   failed?: { error: unknown }
@@ -59,6 +61,7 @@ export function coalesce(options: CoalesceOptions = {}): MiddlewareHandler {
 
   async function follow(c: Context, flight: Flight): Promise<Response> {
     flight.callers++
+    flight.followed = true
     try {
       await flight.done.wait({ signal: c.req.raw.signal })
     } catch (error) {
@@ -70,7 +73,12 @@ export function coalesce(options: CoalesceOptions = {}): MiddlewareHandler {
   }
 
   async function lead(c: Context, next: () => Promise<void>, name: string): Promise<void> {
-    const flight: Flight = { done: new Event(), callers: 1, controller: new AbortController() }
+    const flight: Flight = {
+      done: new Event(),
+      callers: 1,
+      followed: false,
+      controller: new AbortController(),
+    }
     flights.set(name, flight)
     const leaderSignal = c.req.raw.signal
     const onLeaderGone = () => {
@@ -81,6 +89,8 @@ export function coalesce(options: CoalesceOptions = {}): MiddlewareHandler {
     c.req.raw = new Request(c.req.raw, { signal: flight.controller.signal })
     try {
       await next()
+      // Nobody joined (the usual case): the response goes out as it is, unbuffered.
+      if (!flight.followed) return
       const res = c.res
       flight.result = {
         status: res.status,
@@ -96,6 +106,7 @@ export function coalesce(options: CoalesceOptions = {}): MiddlewareHandler {
       leaderSignal.removeEventListener('abort', onLeaderGone)
       flight.done.set()
     }
+    if (!flight.result) return
     c.res = undefined // the buffered copy replaces the consumed original, headers and all
     c.res = toResponse(flight.result)
   }

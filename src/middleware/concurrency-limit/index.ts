@@ -52,16 +52,22 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions): MiddlewareHa
 
   return async function concurrencyLimit(c, next) {
     // A slot is free only when nobody waits (FIFO: a newcomer does not overtake the line).
-    if (slots.locked && slots.waiting >= maxWaiting) return refuse(c, 'busy')
-    const signal =
-      waitTimeout === undefined
-        ? c.req.raw.signal
-        : AbortSignal.any([c.req.raw.signal, AbortSignal.timeout(waitTimeout)])
-    try {
-      await slots.acquire({ signal })
-    } catch {
-      // The client left (nobody reads this answer) or the wait timed out.
-      return refuse(c, c.req.raw.signal.aborted ? 'busy' : 'timeout')
+    if (slots.locked) {
+      if (slots.waiting >= maxWaiting) return refuse(c, 'busy')
+      const signal =
+        waitTimeout === undefined
+          ? c.req.raw.signal
+          : AbortSignal.any([c.req.raw.signal, AbortSignal.timeout(waitTimeout)])
+      try {
+        await slots.acquire({ signal })
+      } catch {
+        // The client left (nobody reads this answer) or the wait timed out.
+        return refuse(c, c.req.raw.signal.aborted ? 'busy' : 'timeout')
+      }
+    } else {
+      // Free: taken at once, without touching the request's signal (costly to create on
+      // Node) or a timer.
+      await slots.acquire()
     }
     try {
       await next()
