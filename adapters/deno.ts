@@ -25,7 +25,6 @@ setWebSocketUpgrader(upgradeWebSocket, (limits) => ({
 
 import {
   DEFAULT_PORT,
-  DEFAULT_SHUTDOWN_TIMEOUT_MS,
   InFlight,
   REMOTE_ADDRESS,
   serverUrl,
@@ -136,21 +135,11 @@ export async function serve<E extends Env>(
     close: () => server.shutdown(),
     abort: () => forced.abort(new DOMException('The server is shutting down.', 'AbortError')),
   }
-  const close = shutdownControl(
-    {
-      service,
-      listener,
-      requests,
-      waitUntil: tracker,
-      timeout: options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
-    },
-    {
-      addSignalListener: (signal, listener) => Deno.addSignalListener(signal, listener),
-      removeSignalListener: (signal, listener) => Deno.removeSignalListener(signal, listener),
-      exit: (code) => Deno.exit(code),
-    },
-    options.signals ?? true
-  )
+  const close = shutdownControl({ service, listener, requests, waitUntil: tracker }, options, {
+    addSignalListener: (signal, listener) => Deno.addSignalListener(signal, listener),
+    removeSignalListener: (signal, listener) => Deno.removeSignalListener(signal, listener),
+    exit: (code) => Deno.exit(code),
+  })
 
   return {
     server,

@@ -21,7 +21,6 @@ setStaticServer(({ root }) => serveStatic({ root }))
 
 import {
   DEFAULT_PORT,
-  DEFAULT_SHUTDOWN_TIMEOUT_MS,
   InFlight,
   REMOTE_ADDRESS,
   serverUrl,
@@ -123,21 +122,11 @@ export async function serve<E extends Env>(
     // Destroying the sockets makes @hono/node-server abort each open request's signal.
     abort: () => server.closeAllConnections(),
   }
-  const close = shutdownControl(
-    {
-      service,
-      listener,
-      requests,
-      waitUntil: tracker,
-      timeout: options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT_MS,
-    },
-    {
-      addSignalListener: (signal, listener) => process.on(signal, listener),
-      removeSignalListener: (signal, listener) => process.off(signal, listener),
-      exit: (code) => process.exit(code),
-    },
-    options.signals ?? true
-  )
+  const close = shutdownControl({ service, listener, requests, waitUntil: tracker }, options, {
+    addSignalListener: (signal, listener) => process.on(signal, listener),
+    removeSignalListener: (signal, listener) => process.off(signal, listener),
+    exit: (code) => process.exit(code),
+  })
 
   const address = server.address() as AddressInfo
   return {

@@ -69,10 +69,15 @@ function rssMiB(pid: number): number {
   return Number(match?.[1] ?? 0) / 1024
 }
 
-async function startServer(name: ServerName, port: number): Promise<ChildProcess> {
-  const [command, commandArgs] = pinned(0, node, [`${root}bench/http/servers/${name}.ts`])
+/** Starts a benchmark server script on core 0 and resolves once it printed `ready`. */
+export async function startBenchServer(
+  script: string,
+  port: number,
+  env: Record<string, string> = {}
+): Promise<ChildProcess> {
+  const [command, commandArgs] = pinned(0, node, [script])
   const child = spawn(command, commandArgs, {
-    env: { ...process.env, PORT: String(port), NODE_ENV: 'production' },
+    env: { ...process.env, PORT: String(port), NODE_ENV: 'production', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   })
   let out = ''
@@ -137,7 +142,7 @@ export async function runHttpBench(options: HttpBenchOptions): Promise<Sample[]>
   let port = 19_100
   for (let round = 1; round <= options.rounds; round++) {
     for (const server of SERVERS) {
-      const child = await startServer(server, ++port)
+      const child = await startBenchServer(`${root}bench/http/servers/${server}.ts`, ++port)
       const pid = serverPid(child)
       for (const route of ROUTES) {
         await load(port, route, options.warmup, options.connections)

@@ -6,11 +6,10 @@
  *
  *   node bench/middleware/run.ts [--rounds 3] [--duration 5]
  */
-import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { load, pinned, serverCpuSeconds } from '../http/run.ts'
+import { load, serverCpuSeconds, startBenchServer } from '../http/run.ts'
 import { median } from '../stats.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
@@ -30,22 +29,6 @@ export interface MiddlewareSample {
   cpuMicrosPerRequest: number
 }
 
-async function start(config: string, port: number): Promise<ChildProcess> {
-  const [command, args] = pinned(0, `${root}node_modules/.bin/node`, [
-    `${root}bench/middleware/server.ts`,
-  ])
-  const child = spawn(command, args, {
-    env: { ...process.env, PORT: String(port), MIDDLEWARE: config },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  let out = ''
-  for await (const chunk of child.stdout ?? []) {
-    out += chunk
-    if (out.includes('ready')) break
-  }
-  return child
-}
-
 export async function runMiddlewareBench(options: {
   rounds: number
   duration: number
@@ -56,7 +39,9 @@ export async function runMiddlewareBench(options: {
   const route = { name: 'GET /', path: '/' } as const
   for (let round = 1; round <= options.rounds; round++) {
     for (const config of CONFIGS) {
-      const child = await start(config, ++port)
+      const child = await startBenchServer(`${root}bench/middleware/server.ts`, ++port, {
+        MIDDLEWARE: config,
+      })
       await load(port, route, options.warmup, 64)
       const before = serverCpuSeconds(child.pid as number)
       const result = await load(port, route, options.duration, 64)

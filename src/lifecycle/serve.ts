@@ -37,24 +37,25 @@ export interface ProcessControl {
 
 /**
  * The `close()` of a server handle: one graceful shutdown however often it is called, and
- * the same on SIGTERM/SIGINT (then exit) when `signals` is on. The signal listeners go
- * once the shutdown is over, so a server closed in a test leaves nothing installed.
+ * the same on SIGTERM/SIGINT (then exit) unless `options.signals` is off. The signal
+ * listeners go once the shutdown is over, so a server closed in a test leaves nothing.
  */
 export function shutdownControl<E extends Env>(
-  shutdown: ShutdownOptions<E>,
-  runtime: ProcessControl,
-  signals: boolean
+  parts: Omit<ShutdownOptions<E>, 'timeout'>,
+  options: Pick<ServeOptions, 'shutdownTimeout' | 'signals'>,
+  runtime: ProcessControl
 ): () => Promise<void> {
+  const timeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
   let closing: Promise<void> | undefined
   const terminate = onTermination(close, runtime.exit)
   function close(): Promise<void> {
-    closing ??= gracefulShutdown(shutdown).finally(() => {
+    closing ??= gracefulShutdown({ ...parts, timeout }).finally(() => {
       runtime.removeSignalListener('SIGTERM', terminate)
       runtime.removeSignalListener('SIGINT', terminate)
     })
     return closing
   }
-  if (signals) {
+  if (options.signals ?? true) {
     runtime.addSignalListener('SIGTERM', terminate)
     runtime.addSignalListener('SIGINT', terminate)
   }
