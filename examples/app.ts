@@ -414,6 +414,25 @@ app.post('/events/counter', (c) => {
 })
 app.get('/events/counter/listeners', (c) => c.json({ listeners: counter.size }))
 
+/** A page that uses both live channels from a browser: the counter (SSE) and the echo (WS). */
+app.get('/live', (c) =>
+  c.html(`<!doctype html>
+<html lang="en">
+<meta charset="utf-8">
+<title>edgeio live</title>
+<p>Count: <output id="count">…</output> <button id="increment">+1</button></p>
+<p>Echo: <output id="echo">…</output></p>
+<script>
+  const events = new EventSource('/events/counter')
+  events.addEventListener('count', (e) => { document.getElementById('count').textContent = e.data })
+  document.getElementById('increment').onclick = () => fetch('/events/counter', { method: 'POST' })
+  const socket = new WebSocket(location.origin.replace(/^http/, 'ws') + '/ws/echo')
+  socket.onopen = () => socket.send('hello from the browser')
+  socket.onmessage = (e) => { document.getElementById('echo').textContent = e.data }
+</script>
+</html>`)
+)
+
 // ---- a TCP "pipe" (the seed's asyncio.open_connection) --------------------------------
 
 /** Streams the request body through a TCP echo service and streams its answer back. */
