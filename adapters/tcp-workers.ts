@@ -15,7 +15,9 @@ export const connectWorkers: Connector = async ({ hostname, port, tls = false, s
     await socket.opened
   } catch (error) {
     signal?.removeEventListener('abort', abort)
-    if (/refused/i.test(String(error))) {
+    // workerd says "proxy request failed, cannot connect to the specified address" (local,
+    // measured); other builds say "refused".
+    if (/refused|cannot connect to the specified address/i.test(String(error))) {
       throw new ConnectionRefusedError(`connection to ${hostname}:${port} refused`, {
         cause: error,
       })

@@ -57,6 +57,8 @@ export type Bindings = {
   /** Where `/pipe` finds its TCP echo service. */
   ECHO_HOST?: string
   ECHO_PORT?: string
+  /** Tried when ECHO_PORT refuses the connection. */
+  ECHO_FALLBACK_PORT?: string
   /** `silent` turns the access log off (the test suites set it). */
   LOG_LEVEL?: string
 }
@@ -435,28 +437,42 @@ app.get('/live', (c) =>
 
 // ---- a TCP "pipe" (the seed's asyncio.open_connection) --------------------------------
 
-/** Streams the request body through a TCP echo service and streams its answer back. */
+/**
+ * Streams the request body through a TCP echo service and streams its answer back. When
+ * the primary refuses the connection it fails over to ECHO_FALLBACK_PORT (unless
+ * `?primary-only`): a refusal is a typed ConnectionRefusedError on every runtime.
+ */
 app.post('/pipe', async (c) => {
   const env = c.env as Bindings | undefined
-  const port = Number(env?.ECHO_PORT)
-  if (!port) throw new HTTPException(503, { message: 'No echo service configured (ECHO_PORT)' })
-  let conn: Awaited<ReturnType<typeof openConnection>>
-  try {
-    conn = await openConnection({
-      hostname: env?.ECHO_HOST ?? '127.0.0.1',
-      port,
-      signal: c.req.raw.signal,
-    })
-  } catch (error) {
-    if (error instanceof ConnectionRefusedError) {
-      throw new HTTPException(502, { message: 'Bad Gateway: the echo service refused' })
-    }
-    throw error
+  const hostname = env?.ECHO_HOST ?? '127.0.0.1'
+  const upstreams = [
+    ['primary', Number(env?.ECHO_PORT)],
+    ['fallback', c.req.query('primary-only') === undefined ? Number(env?.ECHO_FALLBACK_PORT) : 0],
+  ] as const
+  if (!upstreams[0][1]) {
+    throw new HTTPException(503, { message: 'No echo service configured (ECHO_PORT)' })
   }
+  let conn: Awaited<ReturnType<typeof openConnection>> | undefined
+  let used = ''
+  for (const [name, port] of upstreams) {
+    if (!port) continue
+    try {
+      conn = await openConnection({ hostname, port, signal: c.req.raw.signal })
+      used = name
+      break
+    } catch (error) {
+      if (!(error instanceof ConnectionRefusedError)) throw error
+    }
+  }
+  if (!conn) throw new HTTPException(502, { message: 'Bad Gateway: the echo service refused' })
   // Request body → socket (closing it sends FIN), socket → response body: both streamed.
   const upload = c.req.raw.body ? c.req.raw.body.pipeTo(conn.writable) : conn.writable.close()
-  c.executionCtx.waitUntil(upload.catch(() => conn.close()))
-  return c.body(conn.readable, 200, { 'Content-Type': 'application/octet-stream' })
+  const open = conn
+  c.executionCtx.waitUntil(upload.catch(() => open.close()))
+  return c.body(conn.readable, 200, {
+    'Content-Type': 'application/octet-stream',
+    'X-Echo-Upstream': used,
+  })
 })
 
 // ---- load shaping: rate limit and a cancelling deadline ---------------------------------

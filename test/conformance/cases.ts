@@ -99,6 +99,14 @@ async function login(client: Client, username: string, password: string): Promis
 
 const httpCases: ConformanceCase[] = [
   {
+    name: 'openConnection: a refused connection is a typed error (the route answers 502)',
+    async run(client) {
+      const res = await client.fetch('/pipe?primary-only', { method: 'POST', body: 'x' })
+      expect(res.status).toBe(502)
+      expect(await res.json()).toEqual({ error: 'Bad Gateway: the echo service refused' })
+    },
+  },
+  {
     name: 'GET / greets Anonymous as text',
     async run(client) {
       const res = await client.fetch('/')
@@ -624,6 +632,8 @@ const httpCases: ConformanceCase[] = [
         body: sent,
       })
       expect(res.status).toBe(200)
+      // The runner's primary port refuses: the route failed over on the typed error.
+      expect(res.headers.get('x-echo-upstream')).toBe('fallback')
       const received = new Uint8Array(await res.arrayBuffer())
       expect(received.length).toBe(sent.length)
       expect(received).toEqual(sent)

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll } from 'vitest'
 import { describeConformance } from './cases.ts'
 import { type Client, SESSION_SECRET } from './client.ts'
-import { startEchoServer } from './echo-server.ts'
+import { closedPort, startEchoServer } from './echo-server.ts'
 import { type ServerProcess, startServer } from './spawn.ts'
 
 // The real deno binary (npm package `deno`) serving examples/deno/main.ts.
@@ -22,7 +22,8 @@ beforeAll(async () => {
   echo = await startEchoServer()
   server = await startServer('deno', {
     API_TOKEN: TOKEN,
-    ECHO_PORT: String(echo.port),
+    ECHO_PORT: String(await closedPort()),
+    ECHO_FALLBACK_PORT: String(echo.port),
     SESSION_SECRET,
   })
 })

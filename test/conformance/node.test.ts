@@ -3,7 +3,7 @@ import { type NodeServer, serve } from '../../adapters/node.ts'
 import { service } from '../../examples/app.ts'
 import { describeConformance } from './cases.ts'
 import { type Client, SESSION_SECRET } from './client.ts'
-import { startEchoServer } from './echo-server.ts'
+import { closedPort, startEchoServer } from './echo-server.ts'
 
 const TOKEN = 'node-conformance-token'
 let server: NodeServer
@@ -26,7 +26,8 @@ beforeAll(async () => {
     env: {
       API_TOKEN: TOKEN,
       LOG_LEVEL: 'silent',
-      ECHO_PORT: String(echo.port),
+      ECHO_PORT: String(await closedPort()),
+      ECHO_FALLBACK_PORT: String(echo.port),
       SESSION_SECRET,
     },
   })

@@ -3,7 +3,7 @@ import { afterAll, beforeAll } from 'vitest'
 import { unstable_startWorker } from 'wrangler'
 import { describeConformance } from './cases.ts'
 import { type Client, SESSION_SECRET } from './client.ts'
-import { startEchoServer } from './echo-server.ts'
+import { closedPort, startEchoServer } from './echo-server.ts'
 
 // A real workerd serving the root wrangler.toml (examples/workers/index.ts), started by
 // wrangler's unstable_startWorker, reached over HTTP like the Node and Deno servers. Not
@@ -31,7 +31,8 @@ beforeAll(async () => {
     bindings: {
       API_TOKEN: { type: 'plain_text', value: TOKEN },
       LOG_LEVEL: { type: 'plain_text', value: 'silent' },
-      ECHO_PORT: { type: 'plain_text', value: String(echo.port) },
+      ECHO_PORT: { type: 'plain_text', value: String(await closedPort()) },
+      ECHO_FALLBACK_PORT: { type: 'plain_text', value: String(echo.port) },
       SESSION_SECRET: { type: 'plain_text', value: SESSION_SECRET },
     },
     dev: {
