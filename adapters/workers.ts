@@ -5,7 +5,6 @@
  * Isolates are evicted without notice, so shutdown and cleanup hooks never run here.
  */
 import type { Env } from 'hono'
-import { upgradeWebSocket } from 'hono/cloudflare-workers'
 import { createInlineExecutor } from '../src/executor/index.ts'
 import type { FetchHandler, Servable } from '../src/index.ts'
 import { toService } from '../src/index.ts'
@@ -13,6 +12,7 @@ import { setConnector } from '../src/net/connection.ts'
 import { serveAssets, setStaticServer } from '../src/static/index.ts'
 import { setWebSocketUpgrader } from '../src/websocket/index.ts'
 import { connectWorkers } from './tcp-workers.ts'
+import { upgradeWebSocket } from './websocket-workers.ts'
 
 setConnector(connectWorkers)
 setWebSocketUpgrader(upgradeWebSocket)

@@ -397,6 +397,12 @@ app.get(
   )
 )
 
+/** A socket that says nothing for 300 ms is closed (1001, idle timeout): watch it happen. */
+app.get(
+  '/ws/quiet',
+  upgradeWebSocket(() => ({}), { idleTimeoutMs: 300, heartbeatMs: 0 })
+)
+
 // ---- server-sent events with fan-out ----------------------------------------------------
 
 let count = 0

@@ -651,6 +651,15 @@ const httpCases: ConformanceCase[] = [
     },
   },
   {
+    name: 'WebSocket: a socket silent past the idle timeout is closed with 1001',
+    async run(client) {
+      const { closed } = await openSocket(client, '/ws/quiet')
+      const event = await closed
+      expect(event.code).toBe(1001)
+      expect(event.reason).toBe('idle timeout')
+    },
+  },
+  {
     name: 'WebSocket: a message over the size limit closes the socket with 1009',
     async run(client) {
       const { socket, messages, closed } = await openSocket(client, '/ws/echo')
