@@ -11,27 +11,27 @@ import type { Env } from 'hono'
 import { serveStatic, upgradeWebSocket } from 'hono/deno'
 import { createWebWorkerExecutor } from '../src/executor/index.ts'
 import type { Listener, Servable, ServeOptions, ServerHandle } from '../src/index.ts'
-import { setConnector } from '../src/net/connection.ts'
-import { setStaticServer } from '../src/static/index.ts'
-import { setWebSocketUpgrader } from '../src/websocket/index.ts'
+import {
+  DEFAULT_PORT,
+  InFlight,
+  REMOTE_ADDRESS,
+  serverUrl,
+  setConnector,
+  setStaticServer,
+  setWebSocketUpgrader,
+  shutdownControl,
+  toService,
+  WaitUntilTracker,
+} from '../src/index.ts'
 import { connectDeno } from './tcp-deno.ts'
 
+// What the runtime-neutral helpers need from this runtime, supplied on import.
 setConnector(connectDeno)
 setStaticServer(({ root }) => serveStatic({ root }))
 // Deno pings by itself and closes a socket whose pong is missing within idleTimeout (s).
 setWebSocketUpgrader(upgradeWebSocket, (limits) => ({
   idleTimeout: Math.ceil(limits.idleTimeoutMs / 1000),
 }))
-
-import {
-  DEFAULT_PORT,
-  InFlight,
-  REMOTE_ADDRESS,
-  serverUrl,
-  shutdownControl,
-  toService,
-  WaitUntilTracker,
-} from '../src/index.ts'
 
 /** `env` defaults to `Deno.env`; each request's `c.env` adds `remoteAddr` and `completed`. */
 export type DenoServeOptions = ServeOptions

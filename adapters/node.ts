@@ -10,24 +10,24 @@ import { serveStatic } from '@hono/node-server/serve-static'
 import type { Env } from 'hono'
 import { WebSocketServer } from 'ws'
 import type { Listener, Servable, ServeOptions, ServerHandle } from '../src/index.ts'
-import { setConnector } from '../src/net/connection.ts'
-import { setStaticServer } from '../src/static/index.ts'
-import { setWebSocketUpgrader } from '../src/websocket/index.ts'
-import { connectNode } from './tcp-node.ts'
-
-setConnector(connectNode)
-setWebSocketUpgrader(upgradeWebSocket)
-setStaticServer(({ root }) => serveStatic({ root }))
-
 import {
   DEFAULT_PORT,
   InFlight,
   REMOTE_ADDRESS,
   serverUrl,
+  setConnector,
+  setStaticServer,
+  setWebSocketUpgrader,
   shutdownControl,
   toService,
   WaitUntilTracker,
 } from '../src/index.ts'
+import { connectNode } from './tcp-node.ts'
+
+// What the runtime-neutral helpers need from this runtime, supplied on import.
+setConnector(connectNode)
+setWebSocketUpgrader(upgradeWebSocket)
+setStaticServer(({ root }) => serveStatic({ root }))
 
 /** `env` defaults to `process.env`; each request's `c.env` adds `incoming` and `outgoing`. */
 export interface NodeServeOptions extends ServeOptions {

@@ -7,10 +7,13 @@
 import type { Env } from 'hono'
 import { createInlineExecutor } from '../src/executor/index.ts'
 import type { FetchHandler, Servable } from '../src/index.ts'
-import { toService } from '../src/index.ts'
-import { setConnector } from '../src/net/connection.ts'
-import { serveAssets, setStaticServer } from '../src/static/index.ts'
-import { setWebSocketUpgrader } from '../src/websocket/index.ts'
+import {
+  serveAssets,
+  setConnector,
+  setStaticServer,
+  setWebSocketUpgrader,
+  toService,
+} from '../src/index.ts'
 import { connectWorkers } from './tcp-workers.ts'
 import { upgradeWebSocket } from './websocket-workers.ts'
 

@@ -15,6 +15,18 @@ export interface Client {
   fetch(path: string, init?: RequestInit): Promise<Response>
 }
 
+/** A client reaching the service over HTTP at the base URL `base()` gives once it is up. */
+export function httpClient(runtime: Runtime, token: string, base: () => string): Client {
+  return {
+    runtime,
+    token,
+    get origin() {
+      return new URL(base()).origin
+    },
+    fetch: (path, init) => fetch(new URL(path, base()), init),
+  }
+}
+
 /**
  * Retries `check` until it stops throwing, for state the server changes after it answered
  * (waitUntil work, a disconnect it noticed). Not a sleep: it returns as soon as the

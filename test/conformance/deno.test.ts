@@ -1,20 +1,13 @@
 import { afterAll, beforeAll } from 'vitest'
 import { describeConformance } from './cases.ts'
-import { type Client, SESSION_SECRET } from './client.ts'
+import { httpClient, SESSION_SECRET } from './client.ts'
 import { closedPort, startEchoServer } from './echo-server.ts'
 import { type ServerProcess, startServer } from './spawn.ts'
 
 // The real deno binary (npm package `deno`) serving examples/deno/main.ts.
 const TOKEN = 'deno-conformance-token'
 let server: ServerProcess
-const client: Client = {
-  runtime: 'deno',
-  token: TOKEN,
-  get origin() {
-    return server.url
-  },
-  fetch: (path, init) => fetch(`${server.url}${path}`, init),
-}
+const client = httpClient('deno', TOKEN, () => server.url)
 
 let echo: Awaited<ReturnType<typeof startEchoServer>>
 

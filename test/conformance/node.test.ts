@@ -2,19 +2,12 @@ import { afterAll, beforeAll } from 'vitest'
 import { type NodeServer, serve } from '../../adapters/node.ts'
 import { service } from '../../examples/app.ts'
 import { describeConformance } from './cases.ts'
-import { type Client, SESSION_SECRET } from './client.ts'
+import { httpClient, SESSION_SECRET } from './client.ts'
 import { closedPort, startEchoServer } from './echo-server.ts'
 
 const TOKEN = 'node-conformance-token'
 let server: NodeServer
-const client: Client = {
-  runtime: 'node',
-  token: TOKEN,
-  get origin() {
-    return server.url
-  },
-  fetch: (path, init) => fetch(`${server.url}${path}`, init),
-}
+const client = httpClient('node', TOKEN, () => server.url)
 
 let echo: Awaited<ReturnType<typeof startEchoServer>>
 

@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll } from 'vitest'
 import { unstable_startWorker } from 'wrangler'
 import { describeConformance } from './cases.ts'
-import { type Client, SESSION_SECRET } from './client.ts'
+import { httpClient, SESSION_SECRET } from './client.ts'
 import { closedPort, startEchoServer } from './echo-server.ts'
 
 // A real workerd serving the root wrangler.toml (examples/workers/index.ts), started by
@@ -13,14 +13,7 @@ import { closedPort, startEchoServer } from './echo-server.ts'
 const TOKEN = 'workerd-conformance-token'
 let worker: Awaited<ReturnType<typeof unstable_startWorker>>
 let base: URL
-const client: Client = {
-  runtime: 'workerd',
-  token: TOKEN,
-  get origin() {
-    return base.origin
-  },
-  fetch: (path, init) => fetch(new URL(path, base), init),
-}
+const client = httpClient('workerd', TOKEN, () => base.href)
 
 let echo: Awaited<ReturnType<typeof startEchoServer>>
 
