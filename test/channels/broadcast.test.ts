@@ -1,6 +1,6 @@
 import { getEventListeners } from 'node:events'
 import { describe, expect, test } from 'vitest'
-import { Broadcast, SlowSubscriberError } from './index.ts'
+import { Broadcast, SlowSubscriberError } from '../../src/channels/index.ts'
 
 async function take<T>(iterable: AsyncIterable<T>, n: number): Promise<T[]> {
   const out: T[] = []
