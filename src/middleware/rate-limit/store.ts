@@ -42,15 +42,40 @@ export interface MemoryStoreOptions {
   now?: () => number
 }
 
-interface WindowEntry {
+/** A sliding window's counters for one key (plain data: a Durable Object stores it as is). */
+export interface WindowEntry {
   start: number
   current: number
   previous: number
 }
 
-interface BucketEntry {
+/** A token bucket for one key (plain data: a Durable Object stores it as is). */
+export interface BucketEntry {
   tokens: number
   updated: number
+}
+
+/** One key's quota state under either algorithm. */
+export type QuotaEntry = WindowEntry | BucketEntry
+
+/**
+ * Takes one request's worth of quota from `entry` (a fresh one when `undefined`), updating
+ * it in place. Shared by `MemoryStore` and the Durable Object store so that both count alike.
+ */
+export function applyRule(
+  entry: QuotaEntry | undefined,
+  rule: RateLimitRule,
+  now: number
+): { entry: QuotaEntry; result: RateLimitResult } {
+  if (rule.algorithm === 'sliding-window') {
+    const window = (entry as WindowEntry | undefined) ?? { start: now, current: 0, previous: 0 }
+    return { entry: window, result: slideWindow(window, rule.limit, rule.windowMs, now) }
+  }
+  const bucket = (entry as BucketEntry | undefined) ?? { tokens: rule.capacity, updated: now }
+  return {
+    entry: bucket,
+    result: takeToken(bucket, rule.capacity, rule.refillPerSecond, now),
+  }
 }
 
 /**
@@ -66,7 +91,7 @@ interface BucketEntry {
  * windows can hold a few more than `limit`).
  */
 export class MemoryStore implements RateLimitStore {
-  readonly #entries = new Map<string, WindowEntry | BucketEntry>()
+  readonly #entries = new Map<string, QuotaEntry>()
   readonly #maxKeys: number
   readonly #now: () => number
 
@@ -88,19 +113,18 @@ export class MemoryStore implements RateLimitStore {
       const oldest = this.#entries.keys().next()
       if (!oldest.done) this.#entries.delete(oldest.value)
     }
-    const now = this.#now()
-    if (rule.algorithm === 'sliding-window') {
-      const window = (entry as WindowEntry | undefined) ?? { start: now, current: 0, previous: 0 }
-      this.#entries.set(key, window)
-      return slideWindow(window, rule.limit, rule.windowMs, now)
-    }
-    const bucket = (entry as BucketEntry | undefined) ?? { tokens: rule.capacity, updated: now }
-    this.#entries.set(key, bucket)
-    return takeToken(bucket, rule.capacity, rule.refillPerSecond, now)
+    const applied = applyRule(entry, rule, this.#now())
+    this.#entries.set(key, applied.entry)
+    return applied.result
   }
 }
 
-function slideWindow(w: WindowEntry, limit: number, windowMs: number, now: number) {
+function slideWindow(
+  w: WindowEntry,
+  limit: number,
+  windowMs: number,
+  now: number
+): RateLimitResult {
   const windowsPassed = Math.floor((now - w.start) / windowMs)
   if (windowsPassed > 0) {
     w.previous = windowsPassed === 1 ? w.current : 0
@@ -130,7 +154,12 @@ function slideWindow(w: WindowEntry, limit: number, windowMs: number, now: numbe
   }
 }
 
-function takeToken(b: BucketEntry, capacity: number, refillPerSecond: number, now: number) {
+function takeToken(
+  b: BucketEntry,
+  capacity: number,
+  refillPerSecond: number,
+  now: number
+): RateLimitResult {
   b.tokens = Math.min(capacity, b.tokens + ((now - b.updated) / 1000) * refillPerSecond)
   b.updated = now
   const allowed = b.tokens >= 1
