@@ -1,6 +1,7 @@
 export * from './channels/index.ts'
 export type { ClientAddressOptions } from './client-address.ts'
 export { clientAddress, REMOTE_ADDRESS } from './client-address.ts'
+export * from './distributed/index.ts'
 export * from './executor/index.ts'
 export { errorHandler, notFoundHandler } from './lifecycle/errors.ts'
 export { InFlight } from './lifecycle/in-flight.ts'
