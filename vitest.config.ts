@@ -18,6 +18,12 @@ export default defineConfig({
       {
         test: {
           name: 'node',
+          // adapters/workers.ts extends workerd's DurableObject; its Node-side unit tests
+          // load it against a stand-in base class.
+          alias: {
+            'cloudflare:workers': new URL('./test/stubs/cloudflare-workers.ts', import.meta.url)
+              .pathname,
+          },
           include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
           exclude: ['test/workerd/**', '**/node_modules/**'],
           testTimeout: 20_000,

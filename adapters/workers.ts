@@ -56,3 +56,4 @@ export function toWorker<E extends Env, H extends Record<string, EventHandler>>(
       : service.startup().then(() => service.fetch(request, env, ctx))
   return { ...(worker as Omit<H, 'fetch'>), fetch }
 }
+export { EdgeioCoordinator } from './coordinator-workers.ts'

@@ -3,4 +3,22 @@
  * Durable Object (Workers) or by this process (Node, Deno), and a job queue backed by
  * Cloudflare Queues or by this process.
  */
-export {}
+
+export { Coordinator } from './coordinator.ts'
+export {
+  CoordinatorResetError,
+  CoordinatorUnavailableError,
+  LeaseLostError,
+  NotHeldError,
+} from './errors.ts'
+export * from './jobs/index.ts'
+export type { DistributedLease, DistributedOptions } from './lease.ts'
+export type { LocalCoordinator, LocalCoordinatorOptions } from './local.ts'
+export { createLocalCoordinator } from './local.ts'
+export { DistributedLock } from './lock.ts'
+export type * from './protocol.ts'
+export type { DistributedRateLimitStoreOptions } from './rate-limit-store.ts'
+export { DistributedRateLimitStore } from './rate-limit-store.ts'
+export { DistributedSemaphore } from './semaphore.ts'
+export type { CoordinatorStorage, MemoryStorageOptions } from './storage.ts'
+export { MemoryCoordinatorStorage } from './storage.ts'

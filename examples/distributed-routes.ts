@@ -1,0 +1,80 @@
+/**
+ * Coordination across the whole deployment: a counter incremented under a DistributedLock
+ * and a rate limit kept by the coordinator. On Workers the coordinator is the
+ * `EdgeioCoordinator` Durable Object (`env.COORDINATOR`, wrangler.toml); on Node and Deno,
+ * where one process is the whole deployment, it is an in-process one with the same logic.
+ */
+import type { Context } from 'hono'
+import { Hono } from 'hono'
+import { HTTPException } from 'hono/http-exception'
+import {
+  type CoordinatorNamespace,
+  clientAddress,
+  createLocalCoordinator,
+  DistributedLock,
+  DistributedRateLimitStore,
+  rateLimit,
+} from '../src/index.ts'
+
+type DistributedEnv = { Bindings: { COORDINATOR?: CoordinatorNamespace } }
+
+/** Used where no COORDINATOR binding exists. Creating it starts no timer. */
+const local = createLocalCoordinator()
+
+function coordinator(c: Context<DistributedEnv>): CoordinatorNamespace {
+  return (c.env as DistributedEnv['Bindings'] | undefined)?.COORDINATOR ?? local
+}
+
+export const distributedRoutes = new Hono<DistributedEnv>()
+
+/**
+ * Read, wait `?work=ms` (default 1), write: a read-modify-write that loses updates when
+ * requests overlap, made exact by the lock. The write carries the lease's fencing token, so
+ * a holder whose lease expired mid-way cannot overwrite a later one (409). `?unlocked` skips
+ * the lock, to watch updates get lost.
+ */
+distributedRoutes.post('/counters/:name/increment', async (c) => {
+  const name = c.req.param('name')
+  const work = Math.min(Number(c.req.query('work') ?? 1) || 0, 1000)
+  const binding = coordinator(c)
+  const values = binding.get(binding.idFromName(`counter:${name}`))
+  const increment = async (token = 0) => {
+    const { value } = await values.read(name)
+    const next = (typeof value === 'number' ? value : 0) + 1
+    await new Promise((resolve) => setTimeout(resolve, work))
+    const write = await values.write(name, next, token)
+    if (!write.written) {
+      throw new HTTPException(409, {
+        message: `Conflict: a later holder wrote (fence ${write.fence})`,
+      })
+    }
+    return { name, value: next, token }
+  }
+  if (c.req.query('unlocked') !== undefined) return c.json(await increment())
+  const lock = new DistributedLock(binding, `counter:${name}`)
+  // The request's signal: a client that leaves stops waiting, and leaves no waiter behind.
+  return c.json(await lock.run(({ token }) => increment(token), { signal: c.req.raw.signal }))
+})
+
+distributedRoutes.get('/counters/:name', async (c) => {
+  const name = c.req.param('name')
+  const binding = coordinator(c)
+  const { value, fence } = await binding.get(binding.idFromName(`counter:${name}`)).read(name)
+  return c.json({ name, value: typeof value === 'number' ? value : 0, fence })
+})
+
+/**
+ * Three requests a minute per API key, counted by the coordinator: the same limit whichever
+ * isolate serves the request. (The store is per request because the binding is.)
+ */
+distributedRoutes.get(
+  '/limited',
+  (c, next) =>
+    rateLimit({
+      limit: 3,
+      windowMs: 60_000,
+      key: (c) => c.req.header('x-api-key') ?? clientAddress(c),
+      store: new DistributedRateLimitStore(coordinator(c)),
+    })(c, next),
+  (c) => c.json({ ok: true })
+)

@@ -1,0 +1,344 @@
+/**
+ * The client half of distributed locks and semaphores: the long-poll acquire loop, lease
+ * renewal while held, and retries with the same waiter id when the coordinator restarts.
+ * `DistributedLock` and `DistributedSemaphore` are thin names over {@link LeasedPermits}.
+ */
+import type { WaitOptions } from '../sync/waiter.ts'
+import { MAX_WAIT_MS } from './coordinator.ts'
+import { CoordinatorUnavailableError, isTransient, LeaseLostError, NotHeldError } from './errors.ts'
+import {
+  type AcquireReply,
+  type CoordinatorNamespace,
+  type CoordinatorStub,
+  resourceName,
+} from './protocol.ts'
+
+/** Tuning shared by `DistributedLock` and `DistributedSemaphore`. */
+export interface DistributedOptions {
+  /**
+   * Lease length in milliseconds. The holder renews it while it holds (every
+   * `renewEveryMs`); a holder that stops renewing (crashed, frozen, its request gone) loses
+   * the permit this long after its last renewal, and the next waiter gets it. Default 30 s.
+   */
+  leaseMs?: number
+  /** Renewal period while held. Default `leaseMs / 3`. */
+  renewEveryMs?: number
+  /**
+   * How long one acquire call waits inside the coordinator before answering "still waiting"
+   * and being made again. Each call proves the waiter alive: a waiter whose client vanished
+   * leaves the line about `2 × pollMs + 5 s` after its last call. Default 5 s, at most 60 s.
+   */
+  pollMs?: number
+  /** Consecutive transient failures (object restarted, connection lost) retried. Default 8. */
+  retries?: number
+}
+
+/** A held permit of a distributed lock or semaphore. */
+export interface DistributedLease {
+  /** The lock's or semaphore's name. */
+  readonly name: string
+  /**
+   * The fencing token: strictly greater than every token handed out before for this name.
+   * Pass it to the store you write to, so that it can refuse a writer whose lease expired.
+   */
+  readonly token: number
+  /** When the lease ends unless renewed (coordinator's clock, ms since the epoch). */
+  readonly expiresAt: number
+  /** Aborts with {@link LeaseLostError} if the lease is lost while held. */
+  readonly signal: AbortSignal
+  /** Gives the permit back (idempotent). */
+  release(): Promise<void>
+}
+
+interface Settings {
+  leaseMs: number
+  renewEveryMs: number
+  pollMs: number
+  retries: number
+}
+
+function settings(options: DistributedOptions): Settings {
+  const leaseMs = options.leaseMs ?? 30_000
+  const renewEveryMs = options.renewEveryMs ?? leaseMs / 3
+  const pollMs = options.pollMs ?? 5_000
+  const retries = options.retries ?? 8
+  if (!(leaseMs > 0)) throw new RangeError('leaseMs must be > 0')
+  if (!(renewEveryMs > 0 && renewEveryMs < leaseMs)) {
+    throw new RangeError('renewEveryMs must be > 0 and < leaseMs')
+  }
+  if (!(pollMs > 0 && pollMs <= MAX_WAIT_MS)) {
+    throw new RangeError(`pollMs must be > 0 and <= ${MAX_WAIT_MS}`)
+  }
+  if (!(Number.isInteger(retries) && retries >= 0)) {
+    throw new RangeError('retries must be an integer >= 0')
+  }
+  return { leaseMs, renewEveryMs, pollMs, retries }
+}
+
+/**
+ * Calls one coordinator object, retrying transient failures. A Durable Object stub is broken
+ * for good once its object resets, so a retry gets a fresh stub. Stubs are made lazily, per
+ * lease: in workerd a stub belongs to the request that made it.
+ */
+class Connection {
+  readonly binding: CoordinatorNamespace
+  readonly objectName: string
+  readonly retries: number
+  #stub: CoordinatorStub | undefined
+
+  constructor(binding: CoordinatorNamespace, objectName: string, retries: number) {
+    this.binding = binding
+    this.objectName = objectName
+    this.retries = retries
+  }
+
+  get stub(): CoordinatorStub {
+    this.#stub ??= this.binding.get(this.binding.idFromName(this.objectName))
+    return this.#stub
+  }
+
+  async call<T>(rpc: (stub: CoordinatorStub) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    for (let failures = 0; ; ) {
+      try {
+        return await untilAborted(rpc(this.stub), signal)
+      } catch (error) {
+        if (signal?.aborted || !isTransient(error)) throw error
+        this.#stub = undefined
+        if (++failures > this.retries) {
+          throw new CoordinatorUnavailableError(
+            `coordinator ${this.objectName}: ${failures} transient failures in a row`,
+            { cause: error }
+          )
+        }
+        await backoff(failures, signal)
+      }
+    }
+  }
+}
+
+class HeldLease implements DistributedLease {
+  readonly name: string
+  readonly token: number
+  readonly #controller = new AbortController()
+  readonly #connection: Connection
+  readonly #id: string
+  readonly #leaseMs: number
+  readonly #onEnd: (lease: HeldLease) => void
+  #expiresAt: number
+  #timer: ReturnType<typeof setInterval> | undefined
+  #renewing = false
+  #ended = false
+
+  constructor(
+    name: string,
+    token: number,
+    expiresAt: number,
+    id: string,
+    connection: Connection,
+    s: Settings,
+    onEnd: (lease: HeldLease) => void
+  ) {
+    this.name = name
+    this.token = token
+    this.#expiresAt = expiresAt
+    this.#id = id
+    this.#connection = connection
+    this.#leaseMs = s.leaseMs
+    this.#onEnd = onEnd
+    this.#timer = setInterval(() => void this.#renew(), s.renewEveryMs)
+    // On Node a forgotten lease must not keep the process alive (it expires by itself).
+    ;(this.#timer as { unref?: () => void }).unref?.()
+  }
+
+  get expiresAt(): number {
+    return this.#expiresAt
+  }
+
+  get signal(): AbortSignal {
+    return this.#controller.signal
+  }
+
+  async release(): Promise<void> {
+    if (this.#ended) return
+    this.#end()
+    const name = this.#connection.objectName
+    await this.#connection.call((stub) => stub.release({ name, id: this.#id }))
+  }
+
+  async #renew(): Promise<void> {
+    if (this.#renewing || this.#ended) return
+    this.#renewing = true
+    try {
+      const name = this.#connection.objectName
+      const reply = await this.#connection.call((stub) =>
+        stub.renew({ name, id: this.#id, leaseMs: this.#leaseMs })
+      )
+      if (this.#ended) return
+      if (reply.held) this.#expiresAt = reply.expiresAt
+      else this.#lose('the coordinator no longer knows this lease (it expired)')
+    } catch (error) {
+      // Unreachable coordinator: the lease still counts until it expires; retry next time.
+      if (!this.#ended && Date.now() >= this.#expiresAt) this.#lose('renewal failed', error)
+    } finally {
+      this.#renewing = false
+    }
+  }
+
+  #lose(why: string, cause?: unknown): void {
+    this.#end()
+    this.#controller.abort(
+      new LeaseLostError(`lease ${this.token} of ${this.name} lost: ${why}`, { cause })
+    )
+  }
+
+  #end(): void {
+    this.#ended = true
+    clearInterval(this.#timer)
+    this.#timer = undefined
+    this.#onEnd(this)
+  }
+}
+
+/**
+ * N permits of one name, held through the coordinator (the shared machinery of
+ * `DistributedLock` and `DistributedSemaphore`).
+ */
+export class LeasedPermits {
+  /** The lock's or semaphore's name. */
+  readonly name: string
+  /** Holders allowed at once. */
+  readonly permits: number
+  readonly #binding: CoordinatorNamespace
+  readonly #object: string
+  readonly #settings: Settings
+  readonly #held: HeldLease[] = []
+  readonly #forget = (lease: HeldLease): void => {
+    const at = this.#held.indexOf(lease)
+    if (at >= 0) this.#held.splice(at, 1)
+  }
+
+  constructor(
+    binding: CoordinatorNamespace,
+    kind: 'lock' | 'semaphore',
+    name: string,
+    permits: number,
+    options: DistributedOptions
+  ) {
+    if (!Number.isInteger(permits) || permits < 1) {
+      throw new RangeError('permits must be an integer >= 1')
+    }
+    this.name = name
+    this.permits = permits
+    this.#binding = binding
+    this.#object = resourceName(kind, name)
+    this.#settings = settings(options)
+  }
+
+  /** Leases this instance holds right now. */
+  get held(): number {
+    return this.#held.length
+  }
+
+  /**
+   * Waits for a permit, in FIFO order across every client of this name, and returns the
+   * lease (with its fencing token). Its renewal runs until `release()`. An aborted signal
+   * rejects with its reason and leaves nothing behind in the coordinator: the waiter is
+   * removed, or the permit given back if the grant raced the abort.
+   */
+  async acquire(opts?: WaitOptions): Promise<DistributedLease> {
+    const signal = opts?.signal
+    signal?.throwIfAborted()
+    const s = this.#settings
+    const connection = new Connection(this.#binding, this.#object, s.retries)
+    const id = crypto.randomUUID()
+    const request = {
+      name: this.#object,
+      id,
+      permits: this.permits,
+      leaseMs: s.leaseMs,
+      waitMs: s.pollMs,
+    }
+    let reply: AcquireReply
+    try {
+      do reply = await connection.call((stub) => stub.acquire(request), signal)
+      while (!reply.granted)
+    } catch (error) {
+      // Leave no waiter (or raced grant) behind. Calls on one stub arrive in order, so this
+      // release reaches the object after the acquire it follows. If the coordinator cannot
+      // be reached, the waiter expires on its own.
+      await connection.call((stub) => stub.release({ name: this.#object, id })).catch(() => {})
+      throw error
+    }
+    const lease = new HeldLease(
+      this.name,
+      reply.token,
+      reply.expiresAt,
+      id,
+      connection,
+      s,
+      this.#forget
+    )
+    this.#held.push(lease)
+    return lease
+  }
+
+  /**
+   * Gives back `lease`, or without one the oldest lease this instance holds. Throws
+   * {@link NotHeldError} when this instance holds nothing.
+   */
+  async release(lease?: DistributedLease): Promise<void> {
+    const target = lease ?? this.#held[0]
+    if (!target) throw new NotHeldError(`${this.#object} is not held by this instance`)
+    await target.release()
+  }
+
+  /**
+   * Runs `fn(lease)` holding a permit and always releases it. Rejects with
+   * {@link LeaseLostError} when the lease was lost while `fn` ran (unless `fn` failed), since
+   * its work may then have overlapped another holder's.
+   */
+  async run<R>(
+    fn: (lease: DistributedLease) => R | PromiseLike<R>,
+    opts?: WaitOptions
+  ): Promise<Awaited<R>> {
+    const lease = await this.acquire(opts)
+    let result: Awaited<R>
+    try {
+      result = await fn(lease)
+    } catch (error) {
+      await lease.release().catch(() => {})
+      throw error
+    }
+    const lost = lease.signal.aborted
+    await lease.release()
+    if (lost) throw lease.signal.reason
+    return result
+  }
+}
+
+/** Settles like `promise`, or rejects with the signal's reason as soon as it aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise
+  promise.catch(() => {}) // left behind on abort: its rejection is nobody's business
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    promise.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(error)
+      }
+    )
+  })
+}
+
+/** Exponential back-off with jitter: 25 ms, 50 ms, … up to 1 s. */
+function backoff(failures: number, signal: AbortSignal | undefined): Promise<void> {
+  const ms = Math.min(1000, 25 * 2 ** (failures - 1)) * (0.5 + Math.random() / 2)
+  return untilAborted(new Promise<void>((resolve) => setTimeout(resolve, ms)), signal)
+}

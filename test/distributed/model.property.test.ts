@@ -1,0 +1,153 @@
+// Model-based property test of the coordinator's logic: random sequences of acquire (join /
+// re-attach), release (or cancel), renew, clock jumps, alarms and restarts run against the
+// real Coordinator and against a few lines of reference model. After every step: the same
+// replies, the same holders (ids, tokens, expiries) and the same line, and the invariants —
+// never more holders than permits, no waiter while a permit is free, tokens handed out in
+// strictly increasing order.
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { Coordinator, REATTACH_GRACE_MS } from '../../src/distributed/coordinator.ts'
+import { MemoryCoordinatorStorage } from '../../src/distributed/storage.ts'
+
+type Step =
+  | { kind: 'acquire'; id: string; leaseMs: number }
+  | { kind: 'release'; id: string }
+  | { kind: 'renew'; id: string; leaseMs: number }
+  | { kind: 'advance'; ms: number }
+  | { kind: 'alarm' }
+  | { kind: 'restart' }
+
+interface Model {
+  now: number
+  lastToken: number
+  holders: { id: string; token: number; expiresAt: number }[]
+  waiters: { id: string; expiresAt: number; leaseMs: number }[]
+}
+
+const ids = fc.constantFrom('a', 'b', 'c', 'd', 'e')
+const lease = fc.constantFrom(100, 1_000, 4_000)
+const step: fc.Arbitrary<Step> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('acquire'), id: ids, leaseMs: lease }) },
+  { weight: 3, arbitrary: fc.record({ kind: fc.constant('release'), id: ids }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('renew'), id: ids, leaseMs: lease }) },
+  {
+    weight: 2,
+    // Exact lease lengths too, so that expiries land on the boundary.
+    arbitrary: fc.record({
+      kind: fc.constant('advance'),
+      ms: fc.oneof(
+        fc.constantFrom(100, 900, 1_000, 4_000, 5_000),
+        fc.integer({ min: 0, max: 3_000 })
+      ),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant({ kind: 'alarm' as const }) },
+  { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) }
+)
+
+/** The reference: expire, apply, grant from the head of the line. */
+function expire(m: Model): void {
+  m.holders = m.holders.filter((h) => h.expiresAt > m.now)
+  m.waiters = m.waiters.filter((w) => w.expiresAt > m.now)
+}
+
+function settle(m: Model, permits: number, granted: number[]): void {
+  expire(m)
+  while (m.holders.length < permits && m.waiters.length > 0) {
+    const w = m.waiters.shift()!
+    m.lastToken++
+    granted.push(m.lastToken)
+    m.holders.push({ id: w.id, token: m.lastToken, expiresAt: m.now + w.leaseMs })
+  }
+}
+
+describe('Coordinator model', () => {
+  it('matches the reference model on random histories', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 3 }),
+        fc.array(step, { maxLength: 60 }),
+        async (permits, steps) => {
+          const m: Model = { now: 1_000_000, lastToken: 0, holders: [], waiters: [] }
+          const storage = new MemoryCoordinatorStorage({ now: () => m.now, setAlarm: () => {} })
+          let coordinator = new Coordinator(storage)
+          const granted: number[] = []
+          const name = 'r'
+          for (const s of steps) {
+            switch (s.kind) {
+              case 'acquire': {
+                const reply = await coordinator.acquire({
+                  name,
+                  id: s.id,
+                  permits,
+                  leaseMs: s.leaseMs,
+                  waitMs: 0,
+                })
+                expire(m)
+                if (!m.holders.some((h) => h.id === s.id)) {
+                  const w = m.waiters.find((x) => x.id === s.id)
+                  const expiresAt = m.now + REATTACH_GRACE_MS
+                  if (w) Object.assign(w, { expiresAt, leaseMs: s.leaseMs })
+                  else m.waiters.push({ id: s.id, expiresAt, leaseMs: s.leaseMs })
+                }
+                settle(m, permits, granted)
+                const h = m.holders.find((x) => x.id === s.id)
+                expect(reply).toEqual(
+                  h
+                    ? { granted: true, token: h.token, expiresAt: h.expiresAt }
+                    : { granted: false, position: m.waiters.findIndex((w) => w.id === s.id) + 1 }
+                )
+                break
+              }
+              case 'release': {
+                const reply = coordinator.release({ name, id: s.id })
+                expire(m)
+                let expected = 'unknown'
+                if (m.holders.some((h) => h.id === s.id)) expected = 'released'
+                else if (m.waiters.some((w) => w.id === s.id)) expected = 'cancelled'
+                m.holders = m.holders.filter((h) => h.id !== s.id)
+                m.waiters = m.waiters.filter((w) => w.id !== s.id)
+                settle(m, permits, granted)
+                expect(reply).toBe(expected)
+                break
+              }
+              case 'renew': {
+                const reply = coordinator.renew({ name, id: s.id, leaseMs: s.leaseMs })
+                expire(m)
+                const h = m.holders.find((x) => x.id === s.id)
+                if (h) h.expiresAt = m.now + s.leaseMs
+                settle(m, permits, granted)
+                expect(reply).toEqual(h ? { held: true, expiresAt: h.expiresAt } : { held: false })
+                break
+              }
+              case 'advance':
+                m.now += s.ms
+                break
+              case 'alarm':
+                coordinator.alarm()
+                if (storage.get('res:r') !== undefined) settle(m, permits, granted)
+                break
+              case 'restart':
+                coordinator = new Coordinator(storage)
+                break
+            }
+            if (s.kind === 'advance' || s.kind === 'restart') continue
+            // Compare the stored state as the step left it (no further expiry applied).
+            const stored = storage.get<Model>('res:r')
+            if (!stored) {
+              expect(m.holders).toEqual([])
+              continue
+            }
+            expect(stored.lastToken).toBe(m.lastToken)
+            expect(stored.holders).toEqual(m.holders)
+            expect(stored.waiters).toEqual(m.waiters)
+            expect(stored.holders.length).toBeLessThanOrEqual(permits)
+            if (stored.holders.length < permits) expect(stored.waiters).toEqual([])
+          }
+          expect(granted).toEqual(granted.map((_, i) => i + 1))
+        }
+      ),
+      { numRuns: 300 }
+    )
+  })
+})
