@@ -28,10 +28,14 @@ import { connectDeno } from './tcp-deno.ts'
 // What the runtime-neutral helpers need from this runtime, supplied on import.
 setConnector(connectDeno)
 setStaticServer(({ root }) => serveStatic({ root }))
-// Deno pings by itself and closes a socket whose pong is missing within idleTimeout (s).
-setWebSocketUpgrader(upgradeWebSocket, (limits) => ({
-  idleTimeout: Math.ceil(limits.idleTimeoutMs / 1000),
-}))
+// Deno pings after idleTimeout/2 (s) of silence and closes the socket (1001) when nothing,
+// not even a pong, arrives within idleTimeout. With the heartbeat off, edgeio's own idle
+// timer closes silent sockets instead (Deno's pings would keep a live client open).
+setWebSocketUpgrader(
+  upgradeWebSocket,
+  (limits) => ({ idleTimeout: limits.heartbeatMs > 0 ? limits.idleTimeoutMs / 1000 : 0 }),
+  true
+)
 
 /** `env` defaults to `Deno.env`; each request's `c.env` adds `remoteAddr` and `completed`. */
 export type DenoServeOptions = ServeOptions

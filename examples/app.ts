@@ -45,6 +45,8 @@ import {
   upgradeWebSocket,
 } from '../src/index.ts'
 import * as cpuTasks from './cpu-tasks.ts'
+import { distributedRoutes } from './distributed-routes.ts'
+import { queueRoutes } from './queue-routes.ts'
 
 /** The bindings the example reads: wrangler.toml `[vars]` on Workers, the environment elsewhere. */
 export type Bindings = {
@@ -59,6 +61,9 @@ export type Bindings = {
   ECHO_PORT?: string
   /** Tried when ECHO_PORT refuses the connection. */
   ECHO_FALLBACK_PORT?: string
+  /** The TLS echo service for `/pipe?tls`; its certificate must be for ECHO_TLS_HOST. */
+  ECHO_TLS_HOST?: string
+  ECHO_TLS_PORT?: string
   /** `silent` turns the access log off (the test suites set it). */
   LOG_LEVEL?: string
 }
@@ -284,6 +289,15 @@ app.post('/logout', sameOrigin, async (c) => {
   await forget(c)
   return c.body(null, 204)
 })
+/**
+ * Keeps a note in the session. The session is sealed in the cookie, which browsers cap at
+ * 4 KB: a note that does not fit fails with 500 and the reason (SessionTooLargeError, an
+ * HTTPException), and no cookie is set, so the client keeps its previous session.
+ */
+app.post('/session/note', sameOrigin, limitBody, async (c) => {
+  c.get('session').set('note', await c.req.text())
+  return c.json({ stored: true })
+})
 app.get('/me', requireAuth(), async (c) => {
   const user = (await identity(c)) as string
   return c.json({ user, permissions: USERS[user]?.permissions ?? [] })
@@ -397,6 +411,22 @@ app.get(
   )
 )
 
+/**
+ * Heartbeat: the server pings every 200 ms (Node; Deno pings after half the idle timeout)
+ * and closes a socket that answers nothing, not even a pong, for 1 s with 1001.
+ */
+app.get(
+  '/ws/heartbeat',
+  upgradeWebSocket(
+    () => ({
+      onMessage(event, ws) {
+        ws.send(`echo: ${typeof event.data === 'string' ? event.data : '(binary)'}`)
+      },
+    }),
+    { idleTimeoutMs: 1000, heartbeatMs: 200 }
+  )
+)
+
 /** A socket that says nothing for 300 ms is closed (1001, idle timeout): watch it happen. */
 app.get(
   '/ws/quiet',
@@ -446,24 +476,37 @@ app.get('/live', (c) =>
 /**
  * Streams the request body through a TCP echo service and streams its answer back. When
  * the primary refuses the connection it fails over to ECHO_FALLBACK_PORT (unless
- * `?primary-only`): a refusal is a typed ConnectionRefusedError on every runtime.
+ * `?primary-only`): a refusal is a typed ConnectionRefusedError on every runtime. `?tls`
+ * goes to the TLS echo service instead. The connection closes when the client leaves, or
+ * after `?deadline=ms` (for runtimes that are not told when the client leaves).
  */
 app.post('/pipe', async (c) => {
   const env = c.env as Bindings | undefined
-  const hostname = env?.ECHO_HOST ?? '127.0.0.1'
-  const upstreams = [
-    ['primary', Number(env?.ECHO_PORT)],
-    ['fallback', c.req.query('primary-only') === undefined ? Number(env?.ECHO_FALLBACK_PORT) : 0],
-  ] as const
+  const tls = c.req.query('tls') !== undefined
+  const hostname = tls ? (env?.ECHO_TLS_HOST ?? 'localhost') : (env?.ECHO_HOST ?? '127.0.0.1')
+  const upstreams = tls
+    ? ([['tls', Number(env?.ECHO_TLS_PORT)]] as const)
+    : ([
+        ['primary', Number(env?.ECHO_PORT)],
+        [
+          'fallback',
+          c.req.query('primary-only') === undefined ? Number(env?.ECHO_FALLBACK_PORT) : 0,
+        ],
+      ] as const)
   if (!upstreams[0][1]) {
     throw new HTTPException(503, { message: 'No echo service configured (ECHO_PORT)' })
   }
+  const deadlineMs = Number(c.req.query('deadline'))
+  const signal =
+    deadlineMs > 0
+      ? AbortSignal.any([c.req.raw.signal, AbortSignal.timeout(Math.min(deadlineMs, 60_000))])
+      : c.req.raw.signal
   let conn: Awaited<ReturnType<typeof openConnection>> | undefined
   let used = ''
   for (const [name, port] of upstreams) {
     if (!port) continue
     try {
-      conn = await openConnection({ hostname, port, signal: c.req.raw.signal })
+      conn = await openConnection({ hostname, port, tls, signal })
       used = name
       break
     } catch (error) {
@@ -601,3 +644,8 @@ app.get('/hash/:id', (c) => {
   if (!state) throw new HTTPException(404, { message: 'No such hash' })
   return c.json({ id: c.req.param('id'), state })
 })
+
+// ---- a job queue: Cloudflare Queues on Workers, in process on Node and Deno ------------
+
+app.route('/queue', queueRoutes(service))
+app.route('/distributed', distributedRoutes)

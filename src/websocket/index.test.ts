@@ -8,7 +8,7 @@ afterEach(() => {
 })
 
 /** A stand-in runtime helper that hands the (guarded) events to the test. */
-function fakeRuntime() {
+function fakeRuntime(pingsItself = false) {
   let events: WSEvents | undefined
   let runtimeOptions: unknown
   setWebSocketUpgrader(
@@ -19,7 +19,8 @@ function fakeRuntime() {
         return new Response(null)
       }
     }) as never,
-    (limits) => ({ idleTimeout: limits.idleTimeoutMs / 1000 })
+    (limits) => ({ idleTimeout: limits.idleTimeoutMs / 1000 }),
+    pingsItself
   )
   return { events: () => events as WSEvents, runtimeOptions: () => runtimeOptions }
 }
@@ -31,8 +32,12 @@ function fakeSocket(raw?: unknown) {
   return { socket: socket as unknown as WSContext, closes }
 }
 
-async function open(options: Parameters<typeof upgradeWebSocket>[1], onMessage = vi.fn()) {
-  const runtime = fakeRuntime()
+async function open(
+  options: Parameters<typeof upgradeWebSocket>[1],
+  onMessage = vi.fn(),
+  pingsItself = false
+) {
+  const runtime = fakeRuntime(pingsItself)
   const app = new Hono().get(
     '/ws',
     upgradeWebSocket(() => ({ onMessage }), options)
@@ -87,6 +92,24 @@ describe('upgradeWebSocket', () => {
     events.onClose?.(new CloseEvent('close'), socket)
     await vi.advanceTimersByTimeAsync(2000)
     expect(raw.ping).toHaveBeenCalledTimes(5) // the heartbeat stopped with the socket
+  })
+
+  test('a runtime that runs the heartbeat itself (Deno) gets no second idle timer', async () => {
+    vi.useFakeTimers()
+    const { events } = await open({ idleTimeoutMs: 1000, heartbeatMs: 400 }, vi.fn(), true)
+    const { socket, closes } = fakeSocket()
+    events.onOpen?.(new Event('open'), socket)
+    await vi.advanceTimersByTimeAsync(5000)
+    expect(closes).toEqual([]) // the runtime's pongs, unseen here, decide
+    events.onClose?.(new CloseEvent('close'), socket)
+
+    // With the heartbeat off, silence is judged here again.
+    const quiet = await open({ idleTimeoutMs: 1000, heartbeatMs: 0 }, vi.fn(), true)
+    const other = fakeSocket()
+    quiet.events.onOpen?.(new Event('open'), other.socket)
+    await vi.advanceTimersByTimeAsync(1000)
+    expect(other.closes).toEqual([[1001, 'idle timeout']])
+    quiet.events.onClose?.(new CloseEvent('close'), other.socket)
   })
 
   test('closeAllWebSockets says 1001 to every open socket, and forgets closed ones', async () => {

@@ -10,8 +10,9 @@ export interface WebSocketOptions {
    */
   idleTimeoutMs?: number
   /**
-   * How often to ping where the runtime lets the server ping (Node's ws; Deno pings by
-   * itself within the idle timeout; Workers cannot). Default 30 s; `0` turns it off.
+   * How often to ping where the runtime lets the server ping (Node's ws). Deno pings by
+   * itself after half the idle timeout of silence, whatever this says as long as it is not
+   * `0`; Workers cannot ping. Default 30 s; `0` turns it off.
    */
   heartbeatMs?: number
 }
@@ -21,14 +22,23 @@ type RuntimeUpgrade = UpgradeWebSocket<unknown, never>
 
 let runtimeUpgrade: RuntimeUpgrade | undefined
 let runtimeOptions: ((options: Required<WebSocketOptions>) => unknown) | undefined
+let runtimePings = false
 
-/** Called by the adapters: their runtime's Hono WebSocket helper and how to configure it. */
+/**
+ * Called by the adapters: their runtime's Hono WebSocket helper and how to configure it.
+ * `pingsItself` says the runtime runs the heartbeat (pings, and closes a socket silent
+ * for the idle timeout, pongs counting as activity) from the options it is given, as
+ * Deno's `idleTimeout` does: the guard then keeps no idle timer of its own, which would
+ * close a live client whose pongs it cannot see.
+ */
 export function setWebSocketUpgrader(
   upgrade: RuntimeUpgrade,
-  options?: (options: Required<WebSocketOptions>) => unknown
+  options?: (options: Required<WebSocketOptions>) => unknown,
+  pingsItself = false
 ): void {
   runtimeUpgrade = upgrade
   runtimeOptions = options
+  runtimePings = pingsItself
 }
 
 /** Every open socket, so a graceful shutdown can say goodbye to each. */
@@ -69,8 +79,9 @@ const canPing = (raw: unknown): raw is Pinging =>
 function guard(events: WSEvents, limits: Required<WebSocketOptions>): WSEvents {
   let idle: ReturnType<typeof setTimeout> | undefined
   let heartbeat: ReturnType<typeof setInterval> | undefined
+  const runtimeHeartbeat = runtimePings && limits.heartbeatMs > 0
   const touch = (ws: WSContext) => {
-    if (limits.idleTimeoutMs <= 0) return
+    if (limits.idleTimeoutMs <= 0 || runtimeHeartbeat) return
     clearTimeout(idle)
     idle = setTimeout(() => ws.close(1001, 'idle timeout'), limits.idleTimeoutMs)
   }

@@ -6,11 +6,16 @@
 import { describe, expect, test } from 'vitest'
 import { seal, unseal } from '../../src/middleware/session/seal.ts'
 import { type Client, eventually, type Runtime, SESSION_SECRET } from './client.ts'
+import { distributedCases } from './distributed-cases.ts'
 import { executorCases } from './executor-cases.ts'
+import { parityCases } from './parity-cases.ts'
+import { queueCases } from './queue-cases.ts'
 
 export interface ConformanceCase {
   name: string
   skip?: Partial<Record<Runtime, string>>
+  /** For the few cases that move a lot of data; the project's default otherwise. */
+  timeoutMs?: number
   run(client: Client): Promise<void>
 }
 
@@ -804,7 +809,13 @@ const httpCases: ConformanceCase[] = [
 ]
 
 /** Every case, run in this order on each runtime. */
-export const cases: ConformanceCase[] = [...httpCases, ...executorCases]
+export const cases: ConformanceCase[] = [
+  ...httpCases,
+  ...parityCases,
+  ...executorCases,
+  ...queueCases,
+  ...distributedCases,
+]
 
 /**
  * Registers every case against `client`'s runtime: the one loop the node, deno and workerd
@@ -815,7 +826,7 @@ export function describeConformance(client: Client): void {
     for (const c of cases) {
       const reason = c.skip?.[client.runtime]
       if (reason) test.skip(`${c.name} (skipped on ${client.runtime}: ${reason})`, () => {})
-      else test(c.name, () => c.run(client))
+      else test(c.name, () => c.run(client), c.timeoutMs)
     }
   })
 }

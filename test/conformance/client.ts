@@ -1,3 +1,5 @@
+import type { EchoServer } from './echo-server.ts'
+
 /** The session secret every runner gives the example, so a case can forge cookies with it. */
 export const SESSION_SECRET = 'conformance-session-secret-0123456789'
 
@@ -13,13 +15,23 @@ export interface Client {
   readonly origin: string
   /** Fetches `path` (starting with `/`) from the service under test. */
   fetch(path: string, init?: RequestInit): Promise<Response>
+  /** The echo services `/pipe` reaches, to watch its connections from the other end. */
+  readonly echo: EchoServer
 }
 
 /** A client reaching the service over HTTP at the base URL `base()` gives once it is up. */
-export function httpClient(runtime: Runtime, token: string, base: () => string): Client {
+export function httpClient(
+  runtime: Runtime,
+  token: string,
+  base: () => string,
+  echo: () => EchoServer
+): Client {
   return {
     runtime,
     token,
+    get echo() {
+      return echo()
+    },
     get origin() {
       return new URL(base()).origin
     },

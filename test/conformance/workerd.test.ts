@@ -1,9 +1,8 @@
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll } from 'vitest'
-import { unstable_startWorker } from 'wrangler'
 import { describeConformance } from './cases.ts'
 import { httpClient, SESSION_SECRET } from './client.ts'
-import { closedPort, startEchoServer } from './echo-server.ts'
+import { closedPort, type EchoServer, startEchoServer } from './echo-server.ts'
 
 // A real workerd serving the root wrangler.toml (examples/workers/index.ts), started by
 // wrangler's unstable_startWorker, reached over HTTP like the Node and Deno servers. Not
@@ -11,14 +10,22 @@ import { closedPort, startEchoServer } from './echo-server.ts'
 // its runner per request, so a request waiting on another (a lock, a coalesced response)
 // is cancelled there although it works in workerd proper (see test/workerd/sync).
 const TOKEN = 'workerd-conformance-token'
-let worker: Awaited<ReturnType<typeof unstable_startWorker>>
+let worker: Awaited<ReturnType<typeof import('wrangler').unstable_startWorker>>
 let base: URL
-const client = httpClient('workerd', TOKEN, () => base.href)
-
-let echo: Awaited<ReturnType<typeof startEchoServer>>
+let echo: EchoServer
+const client = httpClient(
+  'workerd',
+  TOKEN,
+  () => base.href,
+  () => echo
+)
 
 beforeAll(async () => {
   echo = await startEchoServer()
+  // miniflare reads NODE_EXTRA_CA_CERTS when it is loaded and gives workerd's outbound
+  // network those certificates to trust: set it first, then load wrangler.
+  process.env.NODE_EXTRA_CA_CERTS = echo.certificates.caPath
+  const { unstable_startWorker } = await import('wrangler')
   worker = await unstable_startWorker({
     config: fileURLToPath(new URL('../../wrangler.toml', import.meta.url)),
     bindings: {
@@ -26,6 +33,7 @@ beforeAll(async () => {
       LOG_LEVEL: { type: 'plain_text', value: 'silent' },
       ECHO_PORT: { type: 'plain_text', value: String(await closedPort()) },
       ECHO_FALLBACK_PORT: { type: 'plain_text', value: String(echo.port) },
+      ECHO_TLS_PORT: { type: 'plain_text', value: String(echo.tlsPort) },
       SESSION_SECRET: { type: 'plain_text', value: SESSION_SECRET },
     },
     dev: {

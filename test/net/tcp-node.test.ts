@@ -1,8 +1,10 @@
 import { once } from 'node:events'
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
+import { getCACertificates, setDefaultCACertificates, createServer as tlsServer } from 'node:tls'
 import { afterEach, describe, expect, test } from 'vitest'
 import { connectNode } from '../../adapters/tcp-node.ts'
 import { ConnectionRefusedError, openConnection, setConnector } from '../../src/net/connection.ts'
+import { createTestCertificates } from '../fixtures/tls.ts'
 
 const servers: Server[] = []
 afterEach(async () => {
@@ -36,6 +38,34 @@ describe('openConnection on Node', () => {
     await writer.close() // FIN: the echo server ends its side too
     expect(new TextDecoder().decode(await readAll(conn.readable))).toBe('hello, pipe')
     await conn.closed
+  })
+
+  test('TLS: a server whose CA is trusted answers; an untrusted one is refused', async () => {
+    const certificates = createTestCertificates()
+    const defaults = getCACertificates('default')
+    const server = tlsServer({ key: certificates.key, cert: certificates.cert }, (socket) =>
+      socket.pipe(socket)
+    )
+    servers.push(server as unknown as Server)
+    server.listen(0, '127.0.0.1')
+    await once(server, 'listening')
+    const { port } = server.address() as AddressInfo
+    try {
+      // Not trusted yet: the handshake fails, and it is not a refused connection.
+      const untrusted = openConnection({ hostname: 'localhost', port, tls: true })
+      await expect(untrusted).rejects.toMatchObject({ code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' })
+      await expect(untrusted).rejects.not.toBeInstanceOf(ConnectionRefusedError)
+      // Trusted the way NODE_EXTRA_CA_CERTS does it: added to the default CA list.
+      setDefaultCACertificates([...defaults, certificates.ca])
+      const conn = await openConnection({ hostname: 'localhost', port, tls: true })
+      const writer = conn.writable.getWriter()
+      await writer.write(new TextEncoder().encode('over tls'))
+      await writer.close()
+      expect(new TextDecoder().decode(await readAll(conn.readable))).toBe('over tls')
+    } finally {
+      setDefaultCACertificates(defaults)
+      certificates.remove()
+    }
   })
 
   test('a refused connection is a ConnectionRefusedError', async () => {

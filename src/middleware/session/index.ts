@@ -1,5 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { generateCookie, getCookie } from 'hono/cookie'
+import { HTTPException } from 'hono/http-exception'
 import { seal, unseal } from './seal.ts'
 import { Session } from './session.ts'
 import type { SessionData, SessionStore } from './store.ts'
@@ -62,9 +63,16 @@ function checkSecrets(secrets: Secrets): readonly [string, ...string[]] {
 const COOKIE_LIMIT_BYTES = 4096
 const FOURTEEN_DAYS = 14 * 24 * 3600
 
-/** A session too big for a cookie: store less, or use a server-side store. */
-export class SessionTooLargeError extends Error {
+/**
+ * A session too big for a cookie: store less, or use a server-side store. It is the
+ * server's fault, not the client's, hence a 500 (an `HTTPException`, so an `onError`
+ * handler such as `errorHandler` answers it with this message); no cookie is set.
+ */
+export class SessionTooLargeError extends HTTPException {
   override name = 'SessionTooLargeError'
+  constructor(message: string) {
+    super(500, { message })
+  }
 }
 
 /** What the cookie seals: the data itself, or the id of the data in a store. */
