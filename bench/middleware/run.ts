@@ -63,25 +63,31 @@ export async function runMiddlewareBench(options: {
 /** Markdown: per configuration, medians and the median of per-round overheads vs bare. */
 export function middlewareTable(samples: readonly MiddlewareSample[]): string {
   const lines = [
-    '| middleware | req/s | CPU µs/req | CPU overhead vs bare | throughput cost vs bare |',
-    '| --- | --- | --- | --- | --- |',
+    '| middleware | req/s | CPU µs/req | CPU overhead vs bare | throughput cost vs bare | CPU overhead vs noop |',
+    '| --- | --- | --- | --- | --- | --- |',
   ]
   for (const config of CONFIGS) {
     const rows = samples.filter((s) => s.config === config)
     const cpuOverhead: number[] = []
     const rpsCost: number[] = []
+    // Above the floor every middleware pays in Hono (see `noop` in apps.ts).
+    const cpuOverNoop: number[] = []
     for (const row of rows) {
       const bare = samples.find((s) => s.round === row.round && s.config === 'none')
+      const noop = samples.find((s) => s.round === row.round && s.config === 'noop')
+      if (noop) cpuOverNoop.push(row.cpuMicrosPerRequest / noop.cpuMicrosPerRequest - 1)
       if (!bare) continue
       cpuOverhead.push(row.cpuMicrosPerRequest / bare.cpuMicrosPerRequest - 1)
       rpsCost.push(1 - row.requestsPerSecond / bare.requestsPerSecond)
     }
     const pct = (values: number[]) =>
-      config === 'none' ? '—' : `${(median(values) * 100).toFixed(1)} %`
+      config === 'none' || values.length === 0 ? '—' : `${(median(values) * 100).toFixed(1)} %`
     lines.push(
       `| ${config} | ${Math.round(median(rows.map((r) => r.requestsPerSecond)))} | ${median(
         rows.map((r) => r.cpuMicrosPerRequest)
-      ).toFixed(1)} | ${pct(cpuOverhead)} | ${pct(rpsCost)} |`
+      ).toFixed(1)} | ${pct(cpuOverhead)} | ${pct(rpsCost)} | ${
+        config === 'noop' ? '—' : pct(cpuOverNoop)
+      } |`
     )
   }
   return lines.join('\n')

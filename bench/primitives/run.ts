@@ -4,10 +4,13 @@
 //
 // Rows: uncontended lock, contended lock (100 tasks), semaphore 10 permits / 1,000 tasks,
 // bounded queue 1 producer / 4 consumers / 10⁶ items, heap per pending waiter. Every
-// (row, library) runs in fresh processes (`--procs`, default 3), each doing one warm-up and
-// `--runs` timed runs (default 5), so that one library's JIT state or garbage cannot tax
-// another's; the median of all runs is reported with the ratio to the best peer. edgeio is
-// also measured with the workerd keep-alive timers forced on (`configurePrimitives`).
+// (row, library) runs in fresh processes, each doing one warm-up and `--runs` timed runs
+// (default 5), so that one library's JIT state or garbage cannot tax another's. Time is CPU
+// time, and the libraries alternate in `--procs` rounds (default 3) of one process each:
+// the ops/s column is the median of all runs, the ratio to the best peer the median of the
+// rounds' ratios, so that a busy spell of a shared machine does not fall on one library
+// alone. edgeio is also measured with the workerd keep-alive timers forced on
+// (`configurePrimitives`).
 import { execFileSync } from 'node:child_process'
 import { Channel } from 'async-channel'
 import { Semaphore as AmSemaphore, Mutex } from 'async-mutex'
@@ -29,10 +32,16 @@ interface Case {
   run: () => Promise<void>
 }
 
+/**
+ * Ops per second of CPU time (user + system, all threads: GC included), not of wall time:
+ * on a shared machine wall time also counts the time this process waited for the core,
+ * which moved samples of one run by up to 2x.
+ */
 async function time(c: Case): Promise<number> {
-  const t0 = performance.now()
+  const t0 = process.cpuUsage()
   await c.run()
-  return c.ops / ((performance.now() - t0) / 1000)
+  const t = process.cpuUsage(t0)
+  return c.ops / ((t.user + t.system) / 1e6)
 }
 
 function median(xs: number[]): number {
@@ -191,6 +200,53 @@ function contended(tasks: number, each: number, permits: number): Case[] {
   ]
 }
 
+/**
+ * The least a bounded queue with this API can do: a ring of items, arrays of parked getters
+ * and putters, no cancellation, no keep-alive, no `join()`. Its row is the ceiling the
+ * promise-per-`get()` design leaves (as the bare `await` loop is for the lock).
+ */
+class MinimalQueue<T> {
+  #items: (T | undefined)[] = new Array(64)
+  #head = 0
+  #size = 0
+  readonly #getters: ((item: T) => void)[] = []
+  readonly #putters: [() => void, T][] = []
+  readonly #capacity: number
+  static readonly #resolved = Promise.resolve()
+
+  constructor(capacity: number) {
+    this.#capacity = capacity
+    while (this.#items.length < capacity) this.#items.length *= 2
+  }
+
+  put(item: T): Promise<void> {
+    const getter = this.#getters.shift()
+    if (getter !== undefined) getter(item)
+    else if (this.#size < this.#capacity) this.#push(item)
+    else return new Promise((resolve) => this.#putters.push([resolve, item]))
+    return MinimalQueue.#resolved
+  }
+
+  get(): Promise<T> {
+    if (this.#size === 0) return new Promise((resolve) => this.#getters.push(resolve))
+    const item = this.#items[this.#head] as T
+    this.#items[this.#head] = undefined
+    this.#head = (this.#head + 1) & (this.#items.length - 1)
+    this.#size--
+    const putter = this.#putters.shift()
+    if (putter !== undefined) {
+      this.#push(putter[1])
+      putter[0]()
+    }
+    return Promise.resolve(item)
+  }
+
+  #push(item: T): void {
+    this.#items[(this.#head + this.#size) & (this.#items.length - 1)] = item
+    this.#size++
+  }
+}
+
 function boundedQueue(): Case[] {
   const items = Math.round(1_000_000 * SCALE)
   const capacity = 64
@@ -230,6 +286,26 @@ function boundedQueue(): Case[] {
         const cs = Array.from({ length: consumers }, consumer)
         for (let i = 0; i < items; i++) await ch.push(i)
         for (let i = 0; i < consumers; i++) await ch.push(-1)
+        await Promise.all(cs)
+        if (got !== items) throw new Error('lost items')
+      },
+    },
+    {
+      name: 'baseline: minimal queue (no cancellation)',
+      ops: items,
+      run: async () => {
+        const q = new MinimalQueue<number>(capacity)
+        let got = 0
+        const consumer = async (): Promise<void> => {
+          for (;;) {
+            const v = await q.get()
+            if (v < 0) return
+            got++
+          }
+        }
+        const cs = Array.from({ length: consumers }, consumer)
+        for (let i = 0; i < items; i++) await q.put(i)
+        for (let i = 0; i < consumers; i++) await q.put(-1)
         await Promise.all(cs)
         if (got !== items) throw new Error('lost items')
       },
@@ -359,24 +435,34 @@ if (child !== undefined) {
     '',
   ]
   for (const [i, [title, make]] of rows.entries()) {
-    const med = new Map<string, number>()
-    for (const c of make()) {
-      const samples: number[] = []
-      for (let p = 0; p < PROCS; p++) {
-        samples.push(...(JSON.parse(spawn(['--child', JSON.stringify([i, c.name])])) as number[]))
+    // Rounds of one process per case, cases alternating, so that a busy spell of the
+    // machine falls on every case alike; ratios are taken within a round and their median
+    // reported (the ops/s column is the median of all samples).
+    const names = make().map((c) => c.name)
+    const rounds: Map<string, number>[] = []
+    const all = new Map<string, number[]>(names.map((n) => [n, []]))
+    for (let p = 0; p < PROCS; p++) {
+      const round = new Map<string, number>()
+      for (const name of names) {
+        const samples = JSON.parse(spawn(['--child', JSON.stringify([i, name])])) as number[]
+        ;(all.get(name) as number[]).push(...samples)
+        round.set(name, median(samples))
       }
-      med.set(c.name, median(samples))
+      rounds.push(round)
     }
+    const med = new Map([...all].map(([k, v]) => [k, median(v)]))
     const peers = [...med].filter(([k]) => !k.startsWith('edgeio') && !k.startsWith('baseline'))
-    const best = Math.max(...peers.map(([, v]) => v))
+    const best = (peers.reduce((a, b) => (b[1] > a[1] ? b : a)) as [string, number])[0]
     out.push(
       `### ${title}`,
       '',
       '| library | ops/s (median) | vs best peer |',
       '| --- | ---: | ---: |'
     )
-    for (const [k, v] of med)
-      out.push(`| ${k} | ${(v / 1e6).toFixed(2)} M | ${(v / best).toFixed(2)}× |`)
+    for (const [k, v] of med) {
+      const ratio = median(rounds.map((r) => (r.get(k) as number) / (r.get(best) as number)))
+      out.push(`| ${k} | ${(v / 1e6).toFixed(2)} M | ${ratio.toFixed(2)}× |`)
+    }
     out.push('')
     console.error(`${title} done`)
   }

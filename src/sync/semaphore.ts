@@ -36,7 +36,10 @@ export class Semaphore {
     return this.#value === 0
   }
 
-  /** Resolves once the caller holds a permit. An aborted signal never consumes one. */
+  /**
+   * Resolves once the caller holds a permit. An aborted signal never consumes one. When a
+   * permit is free (`locked` is false) it is taken synchronously, before this returns.
+   */
   acquire(opts?: WaitOptions): Promise<void> {
     const signal = opts?.signal
     if (signal?.aborted) return aborted(signal)

@@ -147,6 +147,55 @@ describe('coalesce', () => {
     await Promise.allSettled([first, second])
   })
 
+  test('a lone leader that disconnects aborts its run', async () => {
+    const gated = gatedApp()
+    const client = new AbortController()
+    const leader = request(gated.app, '/item/1', { signal: client.signal })
+    await settle()
+    expect(gated.runSignal()?.aborted).toBe(false)
+    client.abort()
+    await settle()
+    expect(gated.runSignal()?.aborted).toBe(true)
+    gated.release()
+    await leader
+  })
+
+  // The request copy is made when the handler first reads c.req.raw: the callers that left
+  // before that must still count.
+  test('a run that reads its request late sees who is still there', async () => {
+    const gates: Array<() => void> = []
+    const seen: boolean[] = []
+    const app = new Hono()
+      .onError((error, c) => c.text(String(error), 500))
+      .get('/late', coalesce(), async (c) => {
+        await new Promise<void>((resolve) => gates.push(resolve))
+        seen.push(c.req.raw.signal.aborted)
+        return c.text('late')
+      })
+    // The leader leaves, a follower stays: the run's signal is live.
+    const leaderGone = new AbortController()
+    const leader = request(app, '/late', { signal: leaderGone.signal })
+    const follower = request(app, '/late')
+    await settle()
+    leaderGone.abort()
+    await settle()
+    gates.shift()?.()
+    expect(await (await follower).text()).toBe('late')
+    await leader
+    // Every caller left before the read: the run's signal is aborted.
+    const a = new AbortController()
+    const b = new AbortController()
+    const first = request(app, '/late', { signal: a.signal })
+    const second = request(app, '/late', { signal: b.signal })
+    await settle()
+    a.abort()
+    b.abort()
+    await settle()
+    gates.shift()?.()
+    await Promise.allSettled([first, second])
+    expect(seen).toEqual([false, true])
+  })
+
   test('POST is never coalesced', async () => {
     const gated = gatedApp()
     await Promise.all([

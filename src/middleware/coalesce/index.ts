@@ -1,4 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono'
+import { WaitUntilTracker } from '../../lifecycle/wait-until.ts'
 import { Event } from '../../sync/index.ts'
 
 export interface CoalesceOptions {
@@ -20,12 +21,22 @@ interface SharedResponse {
 
 /** One run of the handler and the callers waiting for it. */
 interface Flight {
-  readonly done: Event
-  /** Callers still connected; when the last one leaves, the run is aborted. */
+  /** The leader's own request, as the runtime gave it. */
+  readonly leader: Request
+  /** Set once the run is over; created by the first follower (most runs have none). */
+  done?: Event
+  /** Callers still connected, once counted (see `track`); at 0 the run is aborted. */
   callers: number
   /** Whether anyone joined the leader: if not, its response needs no copying. */
   followed: boolean
-  readonly controller: AbortController
+  /** Whether the callers are counted: from the first follower or the first read of the copy. */
+  tracked: boolean
+  /** The run's own signal, behind the request copy the handler reads; made with the copy. */
+  controller?: AbortController
+  /** What the handler reads as `c.req.raw` (see `lazyCopy`). */
+  copy?: Request
+  /** Why the last caller left, when that happened before the copy was made. */
+  gone?: { reason: unknown }
   result?: SharedResponse
   failed?: { error: unknown }
 }
@@ -39,6 +50,65 @@ function toResponse(shared: SharedResponse): Response {
     statusText: shared.statusText,
     headers: shared.headers,
   })
+}
+
+/** The last caller left: abort the run (now, or as soon as its signal exists). */
+function abandon(flight: Flight, reason: unknown): void {
+  if (flight.controller) flight.controller.abort(reason)
+  else flight.gone = { reason }
+}
+
+/**
+ * Starts counting the callers, the leader first. Until then the leader's disconnect is
+ * not watched (a listener per request is a cost): nothing could observe it, as no
+ * follower depends on the run and the handler has not read the run's signal.
+ */
+function track(flight: Flight): void {
+  if (flight.tracked) return
+  flight.tracked = true
+  const leader = flight.leader.signal
+  if (leader.aborted) {
+    if (--flight.callers === 0) abandon(flight, leader.reason)
+    return
+  }
+  leader.addEventListener(
+    'abort',
+    () => {
+      if (--flight.callers === 0) abandon(flight, leader.reason)
+    },
+    { once: true }
+  )
+}
+
+/** Where a leader's `HonoRequest` keeps its flight, for the shared `raw` accessor below. */
+const FLIGHT = Symbol('coalesce.flight')
+type LeaderRequest = Context['req'] & { [FLIGHT]: Flight }
+
+/**
+ * Replaces the leader's `c.req.raw`. The run follows every caller, not only the one that
+ * happened to start it: the handler sees a copy of the request whose signal is the run's.
+ * Copying a request is the costliest step of coalescing (on Node it builds two undici
+ * Requests), so it happens on the first read only; a handler that never reads `c.req.raw`
+ * never pays. One descriptor for every request: V8 then reuses the object shape, where a
+ * fresh getter per request costs microseconds.
+ */
+const lazyCopy: PropertyDescriptor = {
+  configurable: true,
+  enumerable: true,
+  get(this: LeaderRequest): Request {
+    const flight = this[FLIGHT]
+    if (flight.copy === undefined) {
+      const controller = new AbortController()
+      flight.controller = controller
+      if (flight.gone) controller.abort(flight.gone.reason)
+      flight.copy = new Request(flight.leader, { signal: controller.signal })
+      track(flight)
+    }
+    return flight.copy
+  },
+  set(this: LeaderRequest, request: Request) {
+    this[FLIGHT].copy = request
+  },
 }
 
 /**
@@ -60,33 +130,29 @@ export function coalesce(options: CoalesceOptions = {}): MiddlewareHandler {
   const flights = new Map<string, Flight>()
 
   async function follow(c: Context, flight: Flight): Promise<Response> {
+    track(flight)
     flight.callers++
     flight.followed = true
+    flight.done ??= new Event()
     try {
       await flight.done.wait({ signal: c.req.raw.signal })
     } catch (error) {
-      if (--flight.callers === 0) flight.controller.abort(error)
+      if (--flight.callers === 0) abandon(flight, error)
       throw error
     }
     if (flight.failed) throw flight.failed.error
     return toResponse(flight.result as SharedResponse)
   }
 
-  async function lead(c: Context, next: () => Promise<void>, name: string): Promise<void> {
-    const flight: Flight = {
-      done: new Event(),
-      callers: 1,
-      followed: false,
-      controller: new AbortController(),
-    }
-    flights.set(name, flight)
-    const leaderSignal = c.req.raw.signal
-    const onLeaderGone = () => {
-      if (--flight.callers === 0) flight.controller.abort(leaderSignal.reason)
-    }
-    leaderSignal.addEventListener('abort', onLeaderGone, { once: true })
-    // The run follows every caller, not only the one that happened to start it.
-    c.req.raw = new Request(c.req.raw, { signal: flight.controller.signal })
+  async function lead(
+    c: Context,
+    next: () => Promise<void>,
+    name: string,
+    flight: Flight
+  ): Promise<void> {
+    const req = c.req as LeaderRequest
+    req[FLIGHT] = flight
+    Object.defineProperty(req, 'raw', lazyCopy)
     try {
       await next()
       // Nobody joined (the usual case): the response goes out as it is, unbuffered.
@@ -103,26 +169,31 @@ export function coalesce(options: CoalesceOptions = {}): MiddlewareHandler {
       throw error
     } finally {
       flights.delete(name)
-      leaderSignal.removeEventListener('abort', onLeaderGone)
-      flight.done.set()
+      flight.done?.set()
     }
     if (!flight.result) return
     c.res = undefined // the buffered copy replaces the consumed original, headers and all
     c.res = toResponse(flight.result)
   }
 
-  return async function coalesce(c, next) {
+  return function coalesce(c, next) {
     const name = c.req.method === 'GET' || c.req.method === 'HEAD' ? key(c) : undefined
     if (name === undefined) return next()
-    const flight = flights.get(name)
-    if (flight) return follow(c, flight)
-    const run = lead(c, next, name)
+    const running = flights.get(name)
+    if (running) return follow(c, running)
+    const flight: Flight = { leader: c.req.raw, callers: 1, followed: false, tracked: false }
+    flights.set(name, flight)
+    const run = lead(c, next, name, flight)
     // On Workers the run must outlive the leader's own request if that one is cancelled.
+    // Where the adapter's tracker stands in for the execution context (Node, Deno), no
+    // request is cancelled and the leader awaits the run anyway: nothing to extend.
+    let ctx: Context['executionCtx'] | undefined
     try {
-      c.executionCtx.waitUntil(run.catch(() => {}))
+      ctx = c.executionCtx
     } catch {
       // no execution context (app.request in tests): nothing to extend
     }
-    await run
+    if (ctx !== undefined && !(ctx instanceof WaitUntilTracker)) ctx.waitUntil(run.catch(() => {}))
+    return run
   }
 }

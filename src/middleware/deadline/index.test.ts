@@ -80,6 +80,21 @@ describe('deadline', () => {
     expect(reason).toEqual(new Error('client left'))
   })
 
+  test('the signal still follows the client once the middleware returned (a streamed body)', async () => {
+    const client = new AbortController()
+    let signal: AbortSignal | undefined
+    const app = new Hono().get('/', deadline({ ms: 60_000 }), (c) => {
+      signal = c.get('signal')
+      return c.body(new ReadableStream({ pull() {} })) // streams until the client leaves
+    })
+    const res = await app.request(new Request('http://x/', { signal: client.signal }))
+    expect(res.status).toBe(200)
+    expect(signal?.aborted).toBe(false)
+    client.abort(new Error('client left'))
+    expect(signal?.reason).toEqual(new Error('client left'))
+    await res.body?.cancel()
+  })
+
   test('errors before the deadline still reach onError', async () => {
     const app = new Hono()
       .onError((error, c) => c.text(`handled: ${error.message}`, 500))

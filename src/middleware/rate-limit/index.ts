@@ -52,14 +52,18 @@ function toRule(options: SlidingWindowOptions | TokenBucketOptions): RateLimitRu
   }
 }
 
-/** The IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers), in seconds. */
-function rateLimitHeaders(result: RateLimitResult): Record<string, string> {
-  return {
-    'RateLimit-Limit': String(result.limit),
-    'RateLimit-Remaining': String(result.remaining),
-    'RateLimit-Reset': String(Math.ceil(result.resetMs / 1000)),
-  }
+/**
+ * Sets the IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers), in seconds.
+ * The limit's text is cached: it is the same for every request of a rule.
+ */
+function setRateLimitHeaders(headers: Headers, result: RateLimitResult, limit: string): void {
+  headers.set('RateLimit-Limit', limit)
+  headers.set('RateLimit-Remaining', String(result.remaining))
+  headers.set('RateLimit-Reset', String(Math.ceil(result.resetMs / 1000)))
 }
+
+const isPromise = <T>(value: T | Promise<T>): value is Promise<T> =>
+  typeof (value as { then?: unknown } | undefined)?.then === 'function'
 
 /**
  * Limits requests per client with a sliding window or a token bucket. Refused requests get
@@ -79,16 +83,27 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler {
   const onLimited =
     options.onLimited ?? ((c: Context) => c.json({ error: 'Too Many Requests' }, 429))
 
+  let limitNumber = Number.NaN
+  let limitText = ''
+  // Each `await` on a value that is not a promise still costs a turn of the microtask
+  // queue: the default key and the memory store answer synchronously, so they are not
+  // awaited.
   return async function rateLimit(c, next) {
-    const result = await store.consume((await key(c)) ?? 'unknown', rule)
-    const headers = rateLimitHeaders(result)
+    let name = key(c)
+    if (isPromise(name)) name = await name
+    let result = store.consume(name ?? 'unknown', rule)
+    if (isPromise(result)) result = await result
+    if (result.limit !== limitNumber) {
+      limitNumber = result.limit
+      limitText = String(limitNumber)
+    }
     if (!result.allowed) {
       const refused = await onLimited(c, result)
       refused.headers.set('Retry-After', String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))))
-      for (const [name, value] of Object.entries(headers)) refused.headers.set(name, value)
+      setRateLimitHeaders(refused.headers, result, limitText)
       return refused
     }
     await next()
-    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value)
+    setRateLimitHeaders(c.res.headers, result, limitText)
   }
 }
