@@ -63,18 +63,16 @@ distributedRoutes.get('/counters/:name', async (c) => {
   return c.json({ name, value: typeof value === 'number' ? value : 0, fence })
 })
 
-/**
- * Three requests a minute per API key, counted by the coordinator: the same limit whichever
- * isolate serves the request. (The store is per request because the binding is.)
- */
+/** Three requests a minute per API key, counted by the coordinator: the same limit whichever
+ * isolate serves the request. */
 distributedRoutes.get(
   '/limited',
-  (c, next) =>
-    rateLimit({
-      limit: 3,
-      windowMs: 60_000,
-      key: (c) => c.req.header('x-api-key') ?? clientAddress(c),
-      store: new DistributedRateLimitStore(coordinator(c)),
-    })(c, next),
+  rateLimit({
+    limit: 3,
+    windowMs: 60_000,
+    key: (c) => c.req.header('x-api-key') ?? clientAddress(c),
+    // Per request, because the binding is.
+    store: (c) => new DistributedRateLimitStore(coordinator(c)),
+  }),
   (c) => c.json({ ok: true })
 )

@@ -139,6 +139,21 @@ describe('rateLimit middleware', () => {
     expect(await responses[2]?.json()).toEqual({ error: 'Too Many Requests' })
   })
 
+  test('a store function picks the store per request (a binding from c.env, say)', async () => {
+    const stores = { a: new MemoryStore(), b: new MemoryStore() }
+    const perTenant = app({
+      limit: 1,
+      windowMs: 60_000,
+      key: () => 'same-client',
+      store: (c) => (c.req.header('x-tenant') === 'b' ? stores.b : stores.a),
+    })
+    expect((await perTenant.request('/')).status).toBe(200)
+    expect((await perTenant.request('/')).status).toBe(429)
+    // The same key in the other store has its own quota.
+    expect((await perTenant.request('/', { headers: { 'x-tenant': 'b' } })).status).toBe(200)
+    expect([stores.a.size, stores.b.size]).toEqual([1, 1])
+  })
+
   test('limits each key separately; without an address every client shares `unknown`', async () => {
     const byHeader = app({ tokens: 1, refillPerSecond: 0.001, key: (c) => c.req.header('x-id') })
     expect((await byHeader.request('/', { headers: { 'x-id': 'a' } })).status).toBe(200)

@@ -29,8 +29,11 @@ export type RateLimitOptions = (SlidingWindowOptions | TokenBucketOptions) &
      * requests whose address the runtime does not give share the key `unknown`.
      */
     key?: (c: Context) => string | undefined | Promise<string | undefined>
-    /** Where quotas live. Default: a `MemoryStore` of this process / isolate. */
-    store?: RateLimitStore
+    /**
+     * Where quotas live. Default: a `MemoryStore` of this process / isolate. Pass a function
+     * to pick the store per request (a Durable Object store over a binding from `c.env`).
+     */
+    store?: RateLimitStore | ((c: Context) => RateLimitStore)
     /** The refusal. Default: `429` with a JSON body. The rate-limit headers are added to it. */
     onLimited?: (c: Context, result: RateLimitResult) => Response | Promise<Response>
   }
@@ -74,11 +77,14 @@ const isPromise = <T>(value: T | Promise<T>): value is Promise<T> =>
  * ```ts
  * app.use('/api/*', rateLimit({ limit: 100, windowMs: 60_000 }))
  * app.post('/login', rateLimit({ tokens: 5, refillPerSecond: 0.1 }), login)
+ * // one limit across every isolate, counted by a Durable Object
+ * app.use('/search', rateLimit({ limit: 10, windowMs: 1000, store: (c) => new DistributedRateLimitStore(c.env.COORDINATOR) }))
  * ```
  */
 export function rateLimit(options: RateLimitOptions): MiddlewareHandler {
   const rule = toRule(options)
   const store = options.store ?? new MemoryStore()
+  const storeFor = typeof store === 'function' ? store : () => store
   const key = options.key ?? ((c: Context) => clientAddress(c, options))
   const onLimited =
     options.onLimited ?? ((c: Context) => c.json({ error: 'Too Many Requests' }, 429))
@@ -91,7 +97,7 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler {
   return async function rateLimit(c, next) {
     let name = key(c)
     if (isPromise(name)) name = await name
-    let result = store.consume(name ?? 'unknown', rule)
+    let result = storeFor(c).consume(name ?? 'unknown', rule)
     if (isPromise(result)) result = await result
     if (result.limit !== limitNumber) {
       limitNumber = result.limit
