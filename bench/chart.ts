@@ -36,7 +36,8 @@ export function ratioChart(title: string, bars: readonly RatioBar[]): string {
     ].join('')
   })
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + plotWidth + 60}" height="${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${labelWidth + plotWidth + 60}" height="${height}" font-family="sans-serif" font-size="12" role="img">`,
+    `<title>${escapeXml(title)}</title>`,
     `<rect width="100%" height="100%" fill="#fff"/>`,
     `<text x="10" y="22" font-size="14" font-weight="bold">${escapeXml(title)}</text>`,
     ...rows,

@@ -1,7 +1,8 @@
 /**
  * Workers bundle sizes, minified and gzipped, built the way wrangler builds them (esbuild,
  * ESM, workerd conditions): the benchmark routes as plain Hono and through edgeio, and the
- * example service with edgeio's own share of it (from esbuild's metafile).
+ * example service against its routes as a plain Hono worker (./example-plain-hono.ts), with
+ * edgeio's own share of each (from esbuild's metafile).
  *
  *   node bench/bundle/run.ts
  */
@@ -51,6 +52,10 @@ export function runBundleBench(): Promise<BundleSize[]> {
   return Promise.all([
     measure('benchmark routes, plain Hono', 'bench/bundle/plain-hono.ts'),
     measure('benchmark routes, edgeio (Service + toWorker)', 'bench/bundle/edgeio.ts'),
+    measure(
+      'example routes, plain Hono (floor: edgeio-only features stubbed)',
+      'bench/bundle/example-plain-hono.ts'
+    ),
     measure('example service (examples/workers)', 'examples/workers/index.ts'),
   ])
 }
