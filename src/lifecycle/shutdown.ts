@@ -2,6 +2,7 @@ import type { Env } from 'hono'
 import { closeAllWebSockets } from '../websocket/index.ts'
 import type { InFlight } from './in-flight.ts'
 import type { Service } from './service.ts'
+import { settlesWithin } from './settles-within.ts'
 import type { WaitUntilTracker } from './wait-until.ts'
 
 /** The two things a runtime's server must offer for a graceful shutdown. */
@@ -25,19 +26,6 @@ export interface ShutdownOptions<E extends Env = Env> {
 
 /** How long aborted requests get to answer before cleanup goes ahead without them. */
 const ABORT_GRACE_MS = 1_000
-
-/** Resolves `true` if `promise` settles within `ms`, `false` otherwise. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const expired = new Promise<false>((resolve) => {
-    timer = setTimeout(resolve, ms, false)
-  })
-  try {
-    return await Promise.race([promise.then(() => true), expired])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 /**
  * The shutdown sequence shared by the Node and Deno adapters: stop accepting, run the

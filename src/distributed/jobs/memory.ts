@@ -5,6 +5,7 @@
  * ready jobs. It is as durable as the process: jobs still waiting when it closes are
  * handed back by `close()`, not kept.
  */
+import { settlesWithin } from '../../lifecycle/settles-within.ts'
 import { delayOf, deliver } from './consumer.ts'
 import { JobQueueClosed } from './errors.ts'
 import { MinHeap } from './heap.ts'
@@ -48,19 +49,6 @@ const ABORT_GRACE_MS = 1_000
 
 const readyFirst = <T>(a: Entry<T>, b: Entry<T>) =>
   a.readyAt < b.readyAt || (a.readyAt === b.readyAt && a.seq < b.seq)
-
-/** Resolves `true` if `promise` settles within `ms`, `false` otherwise. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const expired = new Promise<false>((resolve) => {
-    timer = setTimeout(resolve, ms, false)
-  })
-  try {
-    return await Promise.race([promise.then(() => true), expired])
-  } finally {
-    clearTimeout(timer)
-  }
-}
 
 /**
  * A job queue in this process. Sends are accepted from construction, jobs run from
