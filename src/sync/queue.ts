@@ -1,4 +1,5 @@
 import { Event } from './event.ts'
+import { MinHeap } from './heap.ts'
 import { aborted, grant, park, resolved, WaiterList, type WaitOptions } from './waiter.ts'
 
 /** Thrown by `getNowait()` on an empty queue. */
@@ -97,52 +98,26 @@ class StackStore<T> implements ItemStore<T> {
   }
 }
 
-/** Binary min-heap. */
+/** A priority order, kept by a binary min-heap. */
 class HeapStore<T> implements ItemStore<T> {
-  #heap: T[] = []
-  readonly #compare: (a: T, b: T) => number
+  readonly #heap: MinHeap<T>
   constructor(compare: (a: T, b: T) => number) {
-    this.#compare = compare
+    this.#heap = new MinHeap(compare)
   }
   get size(): number {
-    return this.#heap.length
+    return this.#heap.size
   }
   add(item: T): void {
-    const heap = this.#heap
-    let i = heap.push(item) - 1
-    while (i > 0) {
-      const parent = (i - 1) >> 1
-      if (this.#compare(item, heap[parent] as T) >= 0) break
-      heap[i] = heap[parent] as T
-      i = parent
-    }
-    heap[i] = item
+    this.#heap.push(item)
   }
   take(): T {
-    const heap = this.#heap
-    const top = heap[0] as T
-    const last = heap.pop() as T
-    const n = heap.length
-    if (n > 0) {
-      let i = 0
-      for (;;) {
-        const l = 2 * i + 1
-        if (l >= n) break
-        const r = l + 1
-        const c = r < n && this.#compare(heap[r] as T, heap[l] as T) < 0 ? r : l
-        if (this.#compare(heap[c] as T, last) >= 0) break
-        heap[i] = heap[c] as T
-        i = c
-      }
-      heap[i] = last
-    }
-    return top
+    return this.#heap.pop() as T
   }
   giveBack(item: T): void {
-    this.add(item)
+    this.#heap.push(item)
   }
   clear(): void {
-    this.#heap = []
+    this.#heap.drain()
   }
 }
 

@@ -6,9 +6,9 @@
  * handed back by `close()`, not kept.
  */
 import { settlesWithin } from '../../lifecycle/settles-within.ts'
+import { MinHeap } from '../../sync/heap.ts'
 import { delayOf, deliver } from './consumer.ts'
 import { JobQueueClosed } from './errors.ts'
-import { MinHeap } from './heap.ts'
 import type { JobConsumer, JobInfo, JobQueue, SendOptions } from './types.ts'
 
 export interface MemoryJobQueueOptions<E> {
@@ -47,8 +47,7 @@ type State = 'idle' | 'started' | 'closing' | 'closed'
 /** How long jobs that ignored the abort get before `close()` goes ahead without them. */
 const ABORT_GRACE_MS = 1_000
 
-const readyFirst = <T>(a: Entry<T>, b: Entry<T>) =>
-  a.readyAt < b.readyAt || (a.readyAt === b.readyAt && a.seq < b.seq)
+const readyOrder = <T>(a: Entry<T>, b: Entry<T>) => a.readyAt - b.readyAt || a.seq - b.seq
 
 /**
  * A job queue in this process. Sends are accepted from construction, jobs run from
@@ -71,7 +70,7 @@ export class MemoryJobQueue<T, E = undefined> implements JobQueue<T> {
   readonly #consumer: JobConsumer<T, E>
   readonly #env: E
   readonly #drainTimeout: number
-  readonly #pending = new MinHeap<Entry<T>>(readyFirst)
+  readonly #pending = new MinHeap<Entry<T>>(readyOrder)
   readonly #inFlight = new Set<Promise<void>>()
   #state: State = 'idle'
   #seq = 0
@@ -154,7 +153,7 @@ export class MemoryJobQueue<T, E = undefined> implements JobQueue<T> {
       await settlesWithin(settled, ABORT_GRACE_MS)
     }
     this.#state = 'closed'
-    const left = this.#pending.drain().sort((a, b) => (readyFirst(a, b) ? -1 : 1))
+    const left = this.#pending.drain().sort(readyOrder)
     this.#settleIdle()
     return left.map(({ job, id, attempts }) => ({ job, id, attempts }))
   }
