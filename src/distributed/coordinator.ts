@@ -20,6 +20,8 @@
  *   work (no "hung request" cancellation, unlike requests of a stateless worker); the timer
  *   is what bounds the wait so that the reply doubles as the waiter's heartbeat.
  */
+
+import { settlesWithin } from '../lifecycle/settles-within.ts'
 import {
   applyRule,
   type QuotaEntry,
@@ -292,15 +294,10 @@ export class Coordinator implements CoordinatorRpc {
       wake = { resolve, reject }
     })
     wakes.add(wake as Wake)
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const timedOut = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, ms)
-    })
     try {
-      await Promise.race([woken, timedOut])
+      // Its timer is cleared by this call itself: in workerd a timer belongs to its call.
+      await settlesWithin(woken, ms)
     } finally {
-      // Cleared here, by the waiting call itself: in workerd a timer belongs to its call.
-      clearTimeout(timer)
       wakes.delete(wake as Wake)
       if (wakes.size === 0 && this.#waiting.get(key) === wakes) this.#waiting.delete(key)
     }

@@ -4,6 +4,7 @@
  * `DistributedLock` and `DistributedSemaphore` are thin names over {@link LeasedPermits}.
  */
 import type { WaitOptions } from '../sync/waiter.ts'
+import { sleep } from '../tasks/sleep.ts'
 import { MAX_WAIT_MS } from './coordinator.ts'
 import { CoordinatorUnavailableError, isTransient, LeaseLostError, NotHeldError } from './errors.ts'
 import {
@@ -340,5 +341,5 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): 
 /** Exponential back-off with jitter: 25 ms, 50 ms, … up to 1 s. */
 function backoff(failures: number, signal: AbortSignal | undefined): Promise<void> {
   const ms = Math.min(1000, 25 * 2 ** (failures - 1)) * (0.5 + Math.random() / 2)
-  return untilAborted(new Promise<void>((resolve) => setTimeout(resolve, ms)), signal)
+  return sleep(ms, { signal })
 }
