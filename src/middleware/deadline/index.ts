@@ -67,7 +67,6 @@ export function deadline(options: DeadlineOptions): MiddlewareHandler {
     if (client.aborted) controller.abort(client.reason)
     else client.addEventListener('abort', () => controller.abort(client.reason), { once: true })
     c.set('signal', controller.signal)
-    let expired = false
     // One promise settled by whichever comes first, the handler or the timer (no race of
     // two promises); later settlements are ignored.
     let settle!: (outcome: Outcome) => void
@@ -75,7 +74,6 @@ export function deadline(options: DeadlineOptions): MiddlewareHandler {
       settle = resolve
     })
     const timer = setTimeout(() => {
-      expired = true
       controller.abort(new DOMException(`The deadline of ${ms} ms passed.`, 'TimeoutError'))
       settle(EXPIRED)
     }, ms)
@@ -90,8 +88,8 @@ export function deadline(options: DeadlineOptions): MiddlewareHandler {
     } finally {
       clearTimeout(timer)
     }
-    if (result !== EXPIRED && result !== HANDLED) throw result.error // failed in time
-    if (!expired) return
+    if (result === HANDLED) return
+    if (result !== EXPIRED) throw result.error // failed in time
     // A handler that stops at the abort and answers at once (onError included) does so within
     // a few microtask turns: let it finish first, so that the 504 replaces its answer rather
     // than the other way round. A timer would not do: fake timers in tests never fire it.
