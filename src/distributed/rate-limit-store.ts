@@ -22,12 +22,13 @@ export interface DistributedRateLimitStoreOptions {
  *
  * @example
  * ```ts
- * app.get('/api/*', (c, next) =>
+ * app.use(
+ *   '/api/*',
  *   rateLimit({
  *     limit: 100,
  *     windowMs: 60_000,
- *     store: new DistributedRateLimitStore(c.env.COORDINATOR ?? local),
- *   })(c, next)
+ *     store: (c) => new DistributedRateLimitStore(c.env.COORDINATOR ?? local),
+ *   })
  * )
  * ```
  */
