@@ -41,6 +41,24 @@ function openEndedBody(head: string): ReadableStream<Uint8Array> {
 }
 
 /**
+ * POSTs to a `/pipe` route with a body that sends `head` and stays open, and waits for the
+ * echo of `head`: the pipe is then live end to end. Returns the echo server's record of the
+ * upstream connection, checked to be open.
+ */
+async function openLivePipe(client: Client, path: string, head: string, signal: AbortSignal) {
+  const res = await client.fetch(path, {
+    method: 'POST',
+    body: openEndedBody(head),
+    duplex: 'half',
+    signal,
+  } as RequestInit)
+  await (res.body as ReadableStream<Uint8Array>).getReader().read()
+  const upstream = client.echo.find(head)
+  expect(upstream?.closed).toBe(false)
+  return upstream
+}
+
+/**
  * Polls `read` until its value stops changing for `quietMs`, and returns that value: the
  * point where a producer is held back. Fails after `timeoutMs` if it never settles.
  */
@@ -170,16 +188,7 @@ export const parityCases: ConformanceCase[] = [
     async run(client) {
       const head = marker(client, 'leave')
       const controller = new AbortController()
-      const res = await client.fetch('/pipe', {
-        method: 'POST',
-        body: openEndedBody(head),
-        duplex: 'half',
-        signal: controller.signal,
-      } as RequestInit)
-      const reader = (res.body as ReadableStream<Uint8Array>).getReader()
-      await reader.read() // the echo of the marker: the pipe is live end to end
-      const upstream = client.echo.find(head)
-      expect(upstream?.closed).toBe(false)
+      const upstream = await openLivePipe(client, '/pipe', head, controller.signal)
       controller.abort()
       await eventually(async () => expect(upstream?.closed).toBe(true))
     },
@@ -189,16 +198,7 @@ export const parityCases: ConformanceCase[] = [
     async run(client) {
       const head = marker(client, 'deadline')
       const controller = new AbortController()
-      const res = await client.fetch('/pipe?deadline=300', {
-        method: 'POST',
-        body: openEndedBody(head),
-        duplex: 'half',
-        signal: controller.signal,
-      } as RequestInit)
-      const reader = (res.body as ReadableStream<Uint8Array>).getReader()
-      await reader.read()
-      const upstream = client.echo.find(head)
-      expect(upstream?.closed).toBe(false)
+      const upstream = await openLivePipe(client, '/pipe?deadline=300', head, controller.signal)
       await eventually(async () => expect(upstream?.closed).toBe(true))
       controller.abort() // the client still holds its upload open: let it go
     },
