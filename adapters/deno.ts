@@ -10,7 +10,8 @@
 import type { Env } from 'hono'
 import { serveStatic, upgradeWebSocket } from 'hono/deno'
 import { createWebWorkerExecutor } from '../src/executor/index.ts'
-import type { Listener, Servable, ServeOptions, ServerHandle } from '../src/index.ts'
+import type { Servable, ServeOptions, ServerHandle } from '../src/index.ts'
+import type { Listener } from '../src/internal.ts'
 import {
   DEFAULT_PORT,
   InFlight,
@@ -22,7 +23,7 @@ import {
   shutdownControl,
   toService,
   WaitUntilTracker,
-} from '../src/index.ts'
+} from '../src/internal.ts'
 import { connectDeno } from './tcp-deno.ts'
 
 // What the runtime-neutral helpers need from this runtime, supplied on import.

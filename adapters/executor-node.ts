@@ -9,22 +9,22 @@
 import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import type { ResourceLimits } from 'node:worker_threads'
-import Piscina from 'piscina'
-import type {
-  Executor,
-  ExecutorOptions,
-  JobMessage,
-  JobRunner,
-  Outcome,
-  TaskModule,
-  TaskSource,
-} from '../src/executor/index.ts'
-import { ExecutorTaskError, PoolExecutor, unwrapOutcome } from '../src/executor/index.ts'
+import { Piscina } from 'piscina'
+import type { Executor, ExecutorOptions, TaskModule, TaskSource } from '../src/executor/index.ts'
+import { ExecutorTaskError } from '../src/executor/index.ts'
+import type { JobMessage, JobRunner, Outcome } from '../src/internal.ts'
+import { PoolExecutor, unwrapOutcome } from '../src/internal.ts'
 
 /** piscina's transfer list: Node's `Transferable`s, which the DOM ones are at run time. */
 type PiscinaTransferList = NonNullable<Parameters<Piscina['run']>[1]>['transferList']
 
-const HOST = fileURLToPath(new URL('../src/executor/task-host.ts', import.meta.url))
+// Run from source this module is executor-node.ts; built (the package), it is .js beside .js.
+const HOST = fileURLToPath(
+  new URL(
+    `../src/executor/task-host.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`,
+    import.meta.url
+  )
+)
 
 export interface NodeExecutorOptions extends ExecutorOptions {
   /**

@@ -9,7 +9,8 @@ import { createAdaptorServer, type HttpBindings, upgradeWebSocket } from '@hono/
 import { serveStatic } from '@hono/node-server/serve-static'
 import type { Env } from 'hono'
 import { WebSocketServer } from 'ws'
-import type { Listener, Servable, ServeOptions, ServerHandle } from '../src/index.ts'
+import type { Servable, ServeOptions, ServerHandle } from '../src/index.ts'
+import type { Listener } from '../src/internal.ts'
 import {
   DEFAULT_PORT,
   InFlight,
@@ -21,7 +22,7 @@ import {
   shutdownControl,
   toService,
   WaitUntilTracker,
-} from '../src/index.ts'
+} from '../src/internal.ts'
 import { connectNode } from './tcp-node.ts'
 
 // What the runtime-neutral helpers need from this runtime, supplied on import.
@@ -56,7 +57,7 @@ export async function serve<E extends Env>(
   const service = toService(servable)
   // Executors declared with service.executor() run on worker threads (piscina, loaded only then).
   service.executorFactory ??= async (tasks, options) =>
-    (await import('./executor-node.ts')).createNodeExecutor(tasks, options)
+    (await loadNodeExecutor()).createNodeExecutor(tasks, options)
   const tracker = new WaitUntilTracker()
   const requests = new InFlight()
   // Per request, env is one small object (the bindings) whose prototype is this one.
@@ -158,4 +159,22 @@ function listen(server: Server, port: number, hostname: string): Promise<void> {
       resolve()
     })
   })
+}
+
+/** piscina is an optional peer: only a service that declares an executor needs it. */
+async function loadNodeExecutor(): Promise<typeof import('./executor-node.ts')> {
+  try {
+    return await import('./executor-node.ts')
+  } catch (error) {
+    if (
+      (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' &&
+      String(error).includes("'piscina'")
+    ) {
+      throw new Error(
+        'service.executor() on Node runs tasks on worker threads with piscina, which is not installed: run `npm install piscina`',
+        { cause: error }
+      )
+    }
+    throw error
+  }
 }

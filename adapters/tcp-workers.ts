@@ -1,3 +1,4 @@
+/// <reference types="./cloudflare-sockets.d.ts" />
 /** openConnection on Workers: `connect()` from cloudflare:sockets, already nearly this shape. */
 import { type Connection, ConnectionRefusedError, type Connector } from '../src/net/connection.ts'
 

@@ -7,13 +7,8 @@
 import type { Env } from 'hono'
 import { createInlineExecutor } from '../src/executor/index.ts'
 import type { FetchHandler, Servable } from '../src/index.ts'
-import {
-  serveAssets,
-  setConnector,
-  setStaticServer,
-  setWebSocketUpgrader,
-  toService,
-} from '../src/index.ts'
+import { serveAssets } from '../src/index.ts'
+import { setConnector, setStaticServer, setWebSocketUpgrader, toService } from '../src/internal.ts'
 import { connectWorkers } from './tcp-workers.ts'
 import { upgradeWebSocket } from './websocket-workers.ts'
 

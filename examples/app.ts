@@ -37,6 +37,7 @@ import {
   requireAuth,
   requirePermission,
   Service,
+  type SessionVariables,
   security,
   serveStatic,
   session,
@@ -68,7 +69,8 @@ export type Bindings = {
   LOG_LEVEL?: string
 }
 
-type AppEnv = { Bindings: Bindings }
+// session() runs on every route (app.use below), so its variable is part of the app's type.
+type AppEnv = { Bindings: Bindings; Variables: SessionVariables }
 
 /** Largest request body accepted, enforced while the body streams in. */
 export const MAX_BODY_BYTES = 64 * 1024

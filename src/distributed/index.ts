@@ -4,7 +4,6 @@
  * Cloudflare Queues or by this process.
  */
 
-export { Coordinator } from './coordinator.ts'
 export {
   CoordinatorResetError,
   CoordinatorUnavailableError,
@@ -16,9 +15,7 @@ export type { DistributedLease, DistributedOptions } from './lease.ts'
 export type { LocalCoordinator, LocalCoordinatorOptions } from './local.ts'
 export { createLocalCoordinator } from './local.ts'
 export { DistributedLock } from './lock.ts'
-export type * from './protocol.ts'
+export type { CoordinatorNamespace, CoordinatorStub } from './protocol.ts'
 export type { DistributedRateLimitStoreOptions } from './rate-limit-store.ts'
 export { DistributedRateLimitStore } from './rate-limit-store.ts'
 export { DistributedSemaphore } from './semaphore.ts'
-export type { CoordinatorStorage, MemoryStorageOptions } from './storage.ts'
-export { MemoryCoordinatorStorage } from './storage.ts'

@@ -7,15 +7,6 @@ export type {
   RunOptions,
 } from './executor.ts'
 export { createInlineExecutor, type InlineExecutorOptions } from './inline.ts'
-export { type Job, type JobRunner, PoolExecutor } from './pool.ts'
-export {
-  deserializeError,
-  type JobMessage,
-  type Outcome,
-  type SerializedError,
-  serializeError,
-  unwrapOutcome,
-} from './protocol.ts'
 export {
   defineTasks,
   type TaskArg,

@@ -34,7 +34,11 @@ export function createWebWorkerExecutor<M extends TaskModule>(
 }
 
 function webWorkerRunner(module: string): JobRunner {
-  const host = new URL('./web-worker-host.ts', import.meta.url)
+  // Run from source this module is web-worker.ts; built, web-worker.js beside its host's .js.
+  const host = new URL(
+    `./web-worker-host.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`,
+    import.meta.url
+  )
   const idle: Worker[] = []
   const all = new Set<Worker>()
 

@@ -19,6 +19,7 @@ export function errorHandler(error: Error, c: Context): Response {
   }
   // The request's own abort coming back (the client left, or a deadline passed): not a
   // bug worth a stack trace, and whatever is answered here goes nowhere or is replaced.
+  // deadline()'s signal when the route has one (Context<any> reads any variable).
   const signal = (c.get('signal') as AbortSignal | undefined) ?? c.req.raw.signal
   if (signal.aborted && error === signal.reason) {
     return error.name === 'TimeoutError'

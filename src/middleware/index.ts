@@ -20,7 +20,7 @@ export type { CoalesceOptions } from './coalesce/index.ts'
 export { coalesce } from './coalesce/index.ts'
 export type { ConcurrencyLimitOptions } from './concurrency-limit/index.ts'
 export { concurrencyLimit } from './concurrency-limit/index.ts'
-export type { DeadlineOptions } from './deadline/index.ts'
+export type { DeadlineOptions, DeadlineVariables } from './deadline/index.ts'
 export { deadline } from './deadline/index.ts'
 export type {
   MemoryStoreOptions,
@@ -38,6 +38,7 @@ export type {
   SessionData,
   SessionOptions,
   SessionStore,
+  SessionVariables,
 } from './session/index.ts'
 export {
   KVSessionStore,

@@ -1,7 +1,8 @@
 import { Hono } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import { describe, expect, test, vi } from 'vitest'
-import { errorHandler, Service, toService } from '../../src/index.ts'
+import { errorHandler, Service } from '../../src/index.ts'
+import { toService } from '../../src/internal.ts'
 
 function recorder() {
   const events: string[] = []

@@ -1,13 +1,8 @@
 import { Hono } from 'hono'
 import { afterEach, describe, expect, test, vi } from 'vitest'
-import type { Listener } from '../../src/index.ts'
-import {
-  gracefulShutdown,
-  InFlight,
-  onTermination,
-  Service,
-  WaitUntilTracker,
-} from '../../src/index.ts'
+import { Service } from '../../src/index.ts'
+import type { Listener } from '../../src/internal.ts'
+import { gracefulShutdown, InFlight, onTermination, WaitUntilTracker } from '../../src/internal.ts'
 
 afterEach(() => {
   vi.useRealTimers()

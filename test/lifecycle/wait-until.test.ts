@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest'
-import { InFlight, WaitUntilTracker } from '../../src/index.ts'
+import { InFlight, WaitUntilTracker } from '../../src/internal.ts'
 
 describe('WaitUntilTracker', () => {
   test('drain waits for every promise, including ones added while draining', async () => {

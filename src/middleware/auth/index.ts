@@ -22,11 +22,8 @@ interface SecurityState {
   resolved?: Promise<string | undefined>
 }
 
-declare module 'hono' {
-  interface ContextVariableMap {
-    security: SecurityState
-  }
-}
+/** The context variable security() sets; private to this module. */
+type SecurityEnv = { Variables: { security?: SecurityState } }
 
 export interface SecurityOptions {
   /** Where identities come from; the first policy that identifies the user wins. */
@@ -43,21 +40,21 @@ export interface SecurityOptions {
  * ```ts
  * app.use(session({ secrets }))
  * app.use(security({ identity: sessionIdentity(), authorization: permissionTable(roles) }))
- * app.get('/me', requireAuth(), (c) => c.json({ user: c.get('identity') }))
+ * app.get('/me', requireAuth(), async (c) => c.json({ user: await identity(c) }))
  * ```
  */
 export function security(options: SecurityOptions): MiddlewareHandler {
   const identity = Array.isArray(options.identity)
     ? (options.identity as readonly IdentityPolicy[])
     : [options.identity as IdentityPolicy]
-  return async function security(c, next) {
+  return async function security(c: Context<SecurityEnv>, next) {
     c.set('security', { identity, authorization: options.authorization })
     await next()
   }
 }
 
 function state(c: Context): SecurityState {
-  const current = c.get('security')
+  const current = (c as Context<SecurityEnv>).get('security')
   if (!current) throw new Error('edgeio auth: add the security() middleware before this route')
   return current
 }

@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
 import { timingSafeEqual } from 'hono/utils/buffer'
+import type { Session, SessionVariables } from '../session/index.ts'
 
 /**
  * Who the user is (aiohttp_security's identity policy): read from the request, and for
@@ -40,17 +41,17 @@ export function sessionIdentity(options: { key?: string } = {}): IdentityPolicy 
   const key = options.key ?? 'identity'
   return {
     identify(c) {
-      const identity = c.get('session')?.get(key)
+      const identity = sessionOf(c)?.get(key)
       return typeof identity === 'string' ? identity : undefined
     },
     remember(c, identity) {
-      const session = c.get('session')
+      const session = sessionOf(c)
       if (!session) throw new Error('sessionIdentity: add the session() middleware first')
       session.regenerate()
       session.set(key, identity)
     },
     forget(c) {
-      c.get('session')?.destroy()
+      sessionOf(c)?.destroy()
     },
   }
 }
@@ -119,4 +120,9 @@ export function permissionTable(table: Record<string, readonly string[]>): Autho
     permits: (identity, permission) =>
       Object.hasOwn(table, identity) && (table[identity]?.includes(permission) ?? false),
   }
+}
+
+/** The session() middleware's session, if the route has one. */
+function sessionOf(c: Context): Session | undefined {
+  return (c as Context<{ Variables: Partial<SessionVariables> }>).get('session')
 }

@@ -1,13 +1,12 @@
 import type { MiddlewareHandler } from 'hono'
 
-declare module 'hono' {
-  interface ContextVariableMap {
-    /**
-     * Aborts when the client disconnects or the request's deadline passes. Pass it to
-     * `fetch`, to every primitive and to `TaskGroup`, so that work stops with the request.
-     */
-    signal: AbortSignal
-  }
+/** What `deadline()` puts on the context (typed through its middleware type). */
+export interface DeadlineVariables {
+  /**
+   * Aborts when the client disconnects or the request's deadline passes. Pass it to
+   * `fetch`, to every primitive and to `TaskGroup`, so that work stops with the request.
+   */
+  signal: AbortSignal
 }
 
 export interface DeadlineOptions {
@@ -46,7 +45,9 @@ async function microtaskTurns(n: number): Promise<void> {
  * })
  * ```
  */
-export function deadline(options: DeadlineOptions): MiddlewareHandler {
+export function deadline(
+  options: DeadlineOptions
+): MiddlewareHandler<{ Variables: DeadlineVariables }> {
   const { ms } = options
   if (!(ms > 0) || !Number.isFinite(ms))
     throw new RangeError('deadline: ms must be a positive number')

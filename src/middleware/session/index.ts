@@ -14,10 +14,14 @@ export type {
 } from './store.ts'
 export { KVSessionStore, MemorySessionStore } from './store.ts'
 
-declare module 'hono' {
-  interface ContextVariableMap {
-    session: Session
-  }
+/**
+ * What `session()` puts on the context. Its middleware type carries it, so `c.var.session`
+ * is typed on the routes of `new Hono().use(session(…))`, and on any app declared
+ * `new Hono<{ Variables: SessionVariables }>()` (edgeio does not widen Hono's global
+ * `ContextVariableMap`: an app without `session()` has no `c.var.session`).
+ */
+export interface SessionVariables {
+  session: Session
 }
 
 export interface SessionOptions {
@@ -107,7 +111,9 @@ function isSealed(value: unknown): value is Sealed {
  * })
  * ```
  */
-export function session(options: SessionOptions): MiddlewareHandler {
+export function session(
+  options: SessionOptions
+): MiddlewareHandler<{ Variables: SessionVariables }> {
   const { secrets: secretsOption } = options
   const fixedSecrets = typeof secretsOption === 'function' ? undefined : checkSecrets(secretsOption)
   const name = options.cookieName ?? 'edgeio.session'

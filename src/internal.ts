@@ -1,0 +1,43 @@
+/**
+ * The adapters' plumbing: what `edgeio/node`, `edgeio/workers` and `edgeio/deno` need from
+ * the core and a service author never calls. It is not a package entry (the adapters reach
+ * it by relative import inside the package), so it stays out of users' completions.
+ */
+export { REMOTE_ADDRESS } from './client-address.ts'
+export { Coordinator } from './distributed/coordinator.ts'
+export type {
+  AcquireReply,
+  AcquireRequest,
+  CoordinatorRpc,
+  FencedValue,
+  FencedWrite,
+  LeaseRef,
+  PlainValue,
+  ReleaseReply,
+  RenewReply,
+  RenewRequest,
+  ResourceSnapshot,
+} from './distributed/protocol.ts'
+export type { CoordinatorStorage, MemoryStorageOptions } from './distributed/storage.ts'
+export { MemoryCoordinatorStorage } from './distributed/storage.ts'
+export { type Job, type JobRunner, PoolExecutor } from './executor/pool.ts'
+export {
+  deserializeError,
+  type JobMessage,
+  type Outcome,
+  type SerializedError,
+  serializeError,
+  unwrapOutcome,
+} from './executor/protocol.ts'
+export { InFlight } from './lifecycle/in-flight.ts'
+export type { ProcessControl } from './lifecycle/serve.ts'
+export { DEFAULT_PORT, serverUrl, shutdownControl } from './lifecycle/serve.ts'
+export { toService } from './lifecycle/service.ts'
+export type { Listener, ShutdownOptions } from './lifecycle/shutdown.ts'
+export { gracefulShutdown, onTermination } from './lifecycle/shutdown.ts'
+export { WaitUntilTracker } from './lifecycle/wait-until.ts'
+export type { Connector } from './net/connection.ts'
+export { setConnector } from './net/connection.ts'
+export type { StaticServer } from './static/index.ts'
+export { setStaticServer } from './static/index.ts'
+export { closeAllWebSockets, setWebSocketUpgrader } from './websocket/index.ts'
