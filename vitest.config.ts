@@ -26,6 +26,8 @@ export default defineConfig({
           },
           include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
           exclude: ['test/workerd/**', '**/node_modules/**'],
+          // Packs the package once for the consumer tests in test/package.
+          globalSetup: ['./test/package/pack.ts'],
           testTimeout: 20_000,
           hookTimeout: 30_000,
         },

@@ -1,5 +1,11 @@
 import type { TaskArg, TaskModule, TaskName, TaskResult, TaskSource } from './tasks.ts'
 
+/**
+ * What a job's argument may move to its thread instead of copying: the kinds of the DOM's
+ * `Transferable` that every runtime's types know (Workers' types have no `Transferable`).
+ */
+export type TransferableObject = ArrayBuffer | ReadableStream | WritableStream | TransformStream
+
 export interface RunOptions {
   /**
    * Cancels the job. Already aborted: `run()` rejects at once. Queued: the job leaves the
@@ -8,7 +14,7 @@ export interface RunOptions {
    */
   signal?: AbortSignal | undefined
   /** Objects moved to the thread instead of copied (an `ArrayBuffer` of input, say). */
-  transfer?: Transferable[] | undefined
+  transfer?: TransferableObject[] | undefined
 }
 
 export interface CloseOptions {

@@ -5,6 +5,7 @@ export type {
   ExecutorFactory,
   ExecutorOptions,
   RunOptions,
+  TransferableObject,
 } from './executor.ts'
 export { createInlineExecutor, type InlineExecutorOptions } from './inline.ts'
 export {

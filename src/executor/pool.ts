@@ -1,13 +1,19 @@
 import { Semaphore } from '../sync/semaphore.ts'
 import { ExecutorClosed, ExecutorQueueFull } from './errors.ts'
-import type { CloseOptions, Executor, ExecutorOptions, RunOptions } from './executor.ts'
+import type {
+  CloseOptions,
+  Executor,
+  ExecutorOptions,
+  RunOptions,
+  TransferableObject,
+} from './executor.ts'
 import type { TaskArg, TaskModule, TaskName, TaskResult } from './tasks.ts'
 
 /** One job as a {@link JobRunner} receives it. */
 export interface Job {
   task: string
   arg: unknown
-  transfer: Transferable[] | undefined
+  transfer: TransferableObject[] | undefined
 }
 
 /**

@@ -35,21 +35,34 @@ const commands = {
  * Starts the example on an ephemeral port and resolves once it printed its URL. Nothing it
  * runs may reach the network: Deno's update check and prompts are switched off.
  */
-export async function startServer(
+export function startServer(
   runtime: keyof typeof commands,
   env: Record<string, string>
 ): Promise<ServerProcess> {
   const [command, ...args] = commands[runtime]
-  const child = spawn(command, args, {
+  return spawnServer(command, args, {
     cwd: root,
+    env: { PORT: '0', LOG_LEVEL: 'silent', ...env },
+  })
+}
+
+/**
+ * Runs a server command and resolves once it printed `listening on <url>`; rejects with
+ * everything it printed if it exits first. Deno's update check and prompts are off.
+ */
+export async function spawnServer(
+  command: string,
+  args: readonly string[],
+  options: { cwd: string; env?: Record<string, string> }
+): Promise<ServerProcess> {
+  const child = spawn(command, args, {
+    cwd: options.cwd,
     env: {
       ...process.env,
-      PORT: '0',
-      LOG_LEVEL: 'silent',
       DENO_NO_UPDATE_CHECK: '1',
       DENO_NO_PROMPT: '1',
       NO_COLOR: '1',
-      ...env,
+      ...options.env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
@@ -72,7 +85,11 @@ export async function startServer(
     }
     child.stdout.on('data', onData)
     exited.then((code) =>
-      reject(new Error(`${runtime} exited (${code}) before listening:\n${err}`))
+      reject(
+        new Error(
+          `${[command, ...args].join(' ')} exited (${code}) before listening:\n${out}${err}`
+        )
+      )
     )
   })
   return { child, url, stdout: () => out, stderr: () => err, exited }

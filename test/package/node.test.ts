@@ -1,0 +1,68 @@
+/**
+ * The packed package on Node, as a user gets it: `npm install edgeio hono @hono/node-server
+ * ws` into an empty project, then plain `node app.js` / `node app.ts` / a CommonJS file,
+ * on the Node this repository pins and on the lowest one `engines` admits.
+ */
+import { readdir } from 'node:fs/promises'
+import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
+import {
+  bin,
+  createProject,
+  exercise,
+  nodeBinary,
+  nodeFloor,
+  type Project,
+  pinned,
+  serviceSource,
+  spawnServer,
+} from './consumer.ts'
+
+const commonjs = `
+const { Hono } = require('hono')
+const { errorHandler, Service } = require('edgeio')
+const { serve } = require('edgeio/node')
+
+const app = new Hono()
+app.onError(errorHandler)
+app.get('/', (c) => c.text('hello from edgeio'))
+serve(new Service(app), { port: 0 }).then((server) => console.log(\`listening on \${server.url}\`))
+`
+
+let project: Project
+beforeAll(async () => {
+  project = await createProject(
+    {
+      'app.js': serviceSource({ adapter: 'edgeio/node' }),
+      'app.ts': serviceSource({ adapter: 'edgeio/node', typed: true }),
+      'app.cjs': commonjs,
+    },
+    [inject('edgeioTarball'), pinned('hono'), pinned('@hono/node-server'), pinned('ws')]
+  )
+}, 120_000)
+afterAll(() => project?.remove())
+
+test('one copy of hono: edgeio uses the app’s (a peer dependency)', async () => {
+  const nested = await readdir(project.path('node_modules/edgeio')).catch(() => [])
+  expect(nested).not.toContain('node_modules')
+})
+
+/** Serves `file` with `node`, checks what a user sees, then SIGTERM drains it (exit 0). */
+async function serveWith(node: string, file: string, routes: { teapot: boolean }) {
+  await exercise(await spawnServer(node, [file], { cwd: project.dir }), routes)
+}
+
+describe.each([
+  ['pinned', async () => bin('node')],
+  [`lowest in engines (${nodeFloor()})`, () => nodeBinary(nodeFloor())],
+])('Node %s', (_, binary) => {
+  let node: string
+  beforeAll(async () => {
+    node = await binary()
+  }, 120_000)
+
+  test('node app.js: 200, and HTTPException(418) stays 418', () =>
+    serveWith(node, 'app.js', { teapot: true }))
+  test('node app.ts (type stripping, no flags)', () => serveWith(node, 'app.ts', { teapot: true }))
+  test('require() from CommonJS (require(esm))', () =>
+    serveWith(node, 'app.cjs', { teapot: false }))
+})
