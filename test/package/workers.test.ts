@@ -66,6 +66,17 @@ test('the bundle holds none of ws, piscina, @hono/node-server, node:http', () =>
   }
 })
 
+test('sideEffects lets the bundler drop what the worker does not use', () => {
+  expect(bundle).toMatch(/\bLock = class\b|class Lock\b/)
+  for (const unused of [
+    'class DistributedSemaphore',
+    'class EdgeioCoordinator',
+    'class Broadcast',
+  ]) {
+    expect(bundle).not.toContain(unused)
+  }
+})
+
 test('served by workerd: 200, and HTTPException(418) stays 418', async () => {
   const { unstable_startWorker } = await import('wrangler')
   const served = await unstable_startWorker({
