@@ -7,14 +7,15 @@
  * successful response too, so a handler cannot tell a disconnect from a completion, and
  * `info.completed` resolves even after a disconnect (both measured with Deno 2.9.6).
  */
-import type { Env } from 'hono'
-import { serveStatic, upgradeWebSocket } from 'hono/deno'
+import type { Context, Env, MiddlewareHandler } from 'hono'
+import type { WSEvents } from 'hono/ws'
 import { createWebWorkerExecutor } from '../src/executor/index.ts'
 import type { Servable, ServeOptions, ServerHandle } from '../src/index.ts'
 import type { Listener } from '../src/internal.ts'
 import {
   DEFAULT_PORT,
   InFlight,
+  lazyMiddleware,
   REMOTE_ADDRESS,
   serverUrl,
   setConnector,
@@ -28,12 +29,21 @@ import { connectDeno } from './tcp-deno.ts'
 
 // What the runtime-neutral helpers need from this runtime, supplied on import.
 setConnector(connectDeno)
-setStaticServer(({ root }) => serveStatic({ root }))
+// hono/deno takes Deno ~11 ms to load (bench/coldstart): its static-file and WebSocket
+// helpers are loaded on first use, not with the adapter.
+const honoDeno = () => import('hono/deno')
+setStaticServer(({ root }) => lazyMiddleware(async () => (await honoDeno()).serveStatic({ root })))
+function lazyUpgrade(
+  createEvents: (c: Context) => WSEvents<WebSocket> | Promise<WSEvents<WebSocket>>,
+  options?: Deno.UpgradeWebSocketOptions
+): MiddlewareHandler {
+  return lazyMiddleware(async () => (await honoDeno()).upgradeWebSocket(createEvents, options))
+}
 // Deno pings after idleTimeout/2 (s) of silence and closes the socket (1001) when nothing,
 // not even a pong, arrives within idleTimeout. With the heartbeat off, edgeio's own idle
 // timer closes silent sockets instead (Deno's pings would keep a live client open).
 setWebSocketUpgrader(
-  upgradeWebSocket,
+  lazyUpgrade as Parameters<typeof setWebSocketUpgrader>[0],
   (limits) => ({ idleTimeout: limits.heartbeatMs > 0 ? limits.idleTimeoutMs / 1000 : 0 }),
   true
 )

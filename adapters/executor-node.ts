@@ -18,10 +18,11 @@ import { PoolExecutor, unwrapOutcome } from '../src/internal.ts'
 /** piscina's transfer list: Node's `Transferable`s, which the DOM ones are at run time. */
 type PiscinaTransferList = NonNullable<Parameters<Piscina['run']>[1]>['transferList']
 
-// Run from source this module is executor-node.ts; built (the package), it is .js beside .js.
+// From source this is adapters/executor-node.ts; in the package, dist/executor-node.js,
+// beside dist/task-host.js (scripts/build.ts puts entries flat in dist/).
 const HOST = fileURLToPath(
   new URL(
-    `../src/executor/task-host.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`,
+    import.meta.url.endsWith('.ts') ? '../src/executor/task-host.ts' : './task-host.js',
     import.meta.url
   )
 )

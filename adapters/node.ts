@@ -6,14 +6,14 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createAdaptorServer, type HttpBindings, upgradeWebSocket } from '@hono/node-server'
-import { serveStatic } from '@hono/node-server/serve-static'
 import type { Env } from 'hono'
-import { WebSocketServer } from 'ws'
+import type { WebSocketServer } from 'ws'
 import type { Servable, ServeOptions, ServerHandle } from '../src/index.ts'
 import type { Listener } from '../src/internal.ts'
 import {
   DEFAULT_PORT,
   InFlight,
+  lazyMiddleware,
   REMOTE_ADDRESS,
   serverUrl,
   setConnector,
@@ -23,12 +23,16 @@ import {
   toService,
   WaitUntilTracker,
 } from '../src/internal.ts'
-import { connectNode } from './tcp-node.ts'
+import { DeferredWebSocketServer } from './deferred-websocket-server.ts'
 
 // What the runtime-neutral helpers need from this runtime, supplied on import.
-setConnector(connectNode)
+// Loaded on first use, as is the static server below: most services open no TCP connection
+// and serve no files from Node, and every module loaded at import delays the first response.
+setConnector(async (options) => (await import('./tcp-node.ts')).connectNode(options))
 setWebSocketUpgrader(upgradeWebSocket)
-setStaticServer(({ root }) => serveStatic({ root }))
+setStaticServer(({ root }) =>
+  lazyMiddleware(async () => (await import('@hono/node-server/serve-static')).serveStatic({ root }))
+)
 
 /** `env` defaults to `process.env`; each request's `c.env` adds `incoming` and `outgoing`. */
 export interface NodeServeOptions extends ServeOptions {
@@ -108,10 +112,9 @@ export async function serve<E extends Env>(
     },
     // ws refuses frames over maxPayload before buffering them (1009).
     websocket: {
-      server: new WebSocketServer({
-        noServer: true,
-        maxPayload: options.maxWebSocketPayload ?? 1024 * 1024,
-      }),
+      server: new DeferredWebSocketServer(
+        options.maxWebSocketPayload ?? 1024 * 1024
+      ) as unknown as WebSocketServer,
     },
   }) as Server
   try {

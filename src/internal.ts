@@ -29,6 +29,7 @@ export {
   serializeError,
   unwrapOutcome,
 } from './executor/protocol.ts'
+export { lazyMiddleware } from './lazy-middleware.ts'
 export { InFlight } from './lifecycle/in-flight.ts'
 export type { ProcessControl } from './lifecycle/serve.ts'
 export { DEFAULT_PORT, serverUrl, shutdownControl } from './lifecycle/serve.ts'

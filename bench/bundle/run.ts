@@ -2,12 +2,15 @@
  * Workers bundle sizes, minified and gzipped, built the way wrangler builds them (esbuild,
  * ESM, workerd conditions): the benchmark routes as plain Hono and through edgeio, and the
  * example service against its routes as a plain Hono worker (./example-plain-hono.ts), with
- * edgeio's own share of each (from esbuild's metafile).
+ * edgeio's own share of each (from esbuild's metafile); and the benchmark routes through the
+ * package installed from its tarball (../coldstart/installed.ts), as a user's worker gets it.
  *
  *   node bench/bundle/run.ts
  */
+import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
 import { build } from 'esbuild'
+import { installPackage } from '../coldstart/installed.ts'
 
 export interface BundleSize {
   name: string
@@ -37,7 +40,7 @@ async function measure(name: string, entry: string): Promise<BundleSize> {
   const code = result.outputFiles[0]?.contents ?? new Uint8Array()
   const output = Object.values(result.metafile.outputs)[0]
   const edgeioBytes = Object.entries(output?.inputs ?? {})
-    .filter(([path]) => /^(src|adapters)\//.test(path))
+    .filter(([path]) => /(^|node_modules\/edgeio\/dist\/)(src|adapters)\//.test(path))
     .reduce((sum, [, input]) => sum + input.bytesInOutput, 0)
   return {
     name,
@@ -57,6 +60,10 @@ export function runBundleBench(): Promise<BundleSize[]> {
       'bench/bundle/example-plain-hono.ts'
     ),
     measure('example service (examples/workers)', 'examples/workers/index.ts'),
+    measure(
+      'benchmark routes, edgeio installed from the packed tarball',
+      join(installPackage().dir, 'worker.js')
+    ),
   ])
 }
 

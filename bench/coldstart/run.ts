@@ -1,8 +1,9 @@
 /**
  * Cold start: the time from spawning a server process to the first complete response on
  * `GET /` (the runner polls every millisecond), and the CPU the server spent getting there.
- * Node and Deno run the HTTP benchmark's server scripts (TypeScript, as `npm start` runs
- * them); workerd serves each bundled worker from a minimal config, so its figure is process
+ * Node and Deno run the HTTP benchmark's servers as a user's project runs them: JavaScript
+ * files importing edgeio installed from its packed tarball (./installed.ts), and on Node
+ * also bundled by esbuild; workerd serves each bundled worker from a minimal config, so its figure is process
  * start + isolate start + module evaluation + the first request, with an empty worker as the
  * floor. Runs alternate between servers; the first run of each is a discarded warm-up (disk
  * cache, Deno's compile cache).
@@ -21,7 +22,7 @@ import {
   stopProcess,
   untilFirstResponse,
 } from '../http/run.ts'
-import { DENO_ENV, denoArgs, WORKER_ENTRIES } from '../http/servers.ts'
+import { DENO_ENV, WORKER_ENTRIES } from '../http/servers.ts'
 import {
   benchDir,
   prepareWorker,
@@ -30,6 +31,7 @@ import {
   workerdBinary,
 } from '../http/workerd.ts'
 import { median } from '../stats.ts'
+import { installPackage } from './installed.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
@@ -79,13 +81,6 @@ async function coldServers(): Promise<ColdServer[]> {
     })
     return { ...nodeServer(server), server: `${server}, bundled`, args: () => [outfile] }
   }
-  const denoServer = (server: string): ColdServer => ({
-    runtime: 'deno',
-    server,
-    command: `${root}node_modules/.bin/deno`,
-    args: () => denoArgs(`${root}bench/http/servers/deno-${server}.ts`),
-    env: DENO_ENV,
-  })
   const workerdServer = async (server: string, entry: string): Promise<ColdServer> => {
     const config = await prepareWorker(`cold-${server}`, entry)
     return {
@@ -96,14 +91,40 @@ async function coldServers(): Promise<ColdServer[]> {
       env: {},
     }
   }
+  // As users install it: the packed tarball (compiled JavaScript) beside hono's package.
+  const { dir } = installPackage()
+  const installedServer = (runtime: 'node' | 'deno', server: string): ColdServer =>
+    runtime === 'node'
+      ? {
+          runtime,
+          server: `${server}, installed`,
+          command: `${root}node_modules/.bin/node`,
+          args: () => [join(dir, `node-${server}.js`)],
+          env: {},
+        }
+      : {
+          runtime,
+          server: `${server}, installed`,
+          command: `${root}node_modules/.bin/deno`,
+          args: () => [
+            'run',
+            '--cached-only',
+            `--config=${join(dir, 'deno.json')}`,
+            '--allow-net',
+            '--allow-env',
+            '--allow-read',
+            join(dir, `deno-${server}.js`),
+          ],
+          env: DENO_ENV,
+        }
   return [
     nodeServer('raw'),
-    nodeServer('hono'),
-    nodeServer('edgeio'),
+    installedServer('node', 'hono'),
+    installedServer('node', 'edgeio'),
     await bundledNodeServer('hono'),
     await bundledNodeServer('edgeio'),
-    denoServer('hono'),
-    denoServer('edgeio'),
+    installedServer('deno', 'hono'),
+    installedServer('deno', 'edgeio'),
     await workerdServer('empty worker', 'bench/coldstart/empty-worker.ts'),
     await workerdServer('hono', WORKER_ENTRIES.hono),
     await workerdServer('edgeio', WORKER_ENTRIES.edgeio),

@@ -34,7 +34,8 @@ export function createWebWorkerExecutor<M extends TaskModule>(
 }
 
 function webWorkerRunner(module: string): JobRunner {
-  // Run from source this module is web-worker.ts; built, web-worker.js beside its host's .js.
+  // From source, src/executor/web-worker-host.ts beside this file; in the package, this code
+  // sits in a chunk in dist/, beside dist/web-worker-host.js (see scripts/build.ts).
   const host = new URL(
     `./web-worker-host.${import.meta.url.endsWith('.ts') ? 'ts' : 'js'}`,
     import.meta.url

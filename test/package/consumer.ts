@@ -168,3 +168,21 @@ export async function exercise(server: ServerProcess, routes: { teapot: boolean 
   expect(await server.exited).toBe(0)
   expect(server.stdout() + server.stderr()).not.toMatch(/unhandled|Error/i)
 }
+
+/** A task module and a service whose route runs a task on the runtime's executor. */
+export const executorFiles = (adapter: string): Record<string, string> => ({
+  'tasks.js': 'export function double(n) {\n  return n * 2\n}\n',
+  'executor.js': `
+import { Hono } from 'hono'
+import { defineTasks, Service } from 'edgeio'
+import { serve } from '${adapter}'
+import * as tasks from './tasks.js'
+
+const app = new Hono()
+const service = new Service(app)
+const executor = service.executor(defineTasks(tasks, './tasks.js', import.meta.url), { size: 1 })
+app.get('/', async (c) => c.text(String(await executor.run('double', 21))))
+const server = await serve(service, { port: 0 })
+console.log(\`listening on \${server.url}\`)
+`,
+})

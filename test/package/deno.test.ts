@@ -9,6 +9,7 @@ import { afterAll, beforeAll, expect, inject, test } from 'vitest'
 import {
   bin,
   createProject,
+  executorFiles,
   exercise,
   type Project,
   pinned,
@@ -33,6 +34,7 @@ beforeAll(async () => {
   project = await createProject(
     {
       'bare.ts': serviceSource({ adapter: 'edgeio/deno', typed: true }),
+      ...executorFiles('edgeio/deno'),
       'npm.ts': serviceSource({ adapter: 'edgeio/deno', prefix: 'npm:', typed: true }),
       'jsr/app/main.ts': serviceSource({
         adapter: '@edgeio/edgeio/deno',
@@ -81,4 +83,14 @@ test('the types check under Deno (deno check, which includes edgeio/deno’s dec
 
 test('JSR layout: the published files as @edgeio/edgeio', async () => {
   await exercise(await deno(project, 'jsr/app/main.ts'), { teapot: true })
+})
+
+test('service.executor() on Web Workers from the installed package', async () => {
+  const server = await deno(project, 'executor.js')
+  try {
+    expect(await (await fetch(server.url)).text()).toBe('42')
+  } finally {
+    server.child.kill('SIGTERM')
+  }
+  expect(await server.exited).toBe(0)
 })

@@ -8,11 +8,14 @@ import { afterAll, beforeAll, describe, expect, inject, test } from 'vitest'
 import {
   bin,
   createProject,
+  executorFiles,
   exercise,
   nodeBinary,
   nodeFloor,
+  npmInstall,
   type Project,
   pinned,
+  runIn,
   serviceSource,
   spawnServer,
 } from './consumer.ts'
@@ -35,6 +38,7 @@ beforeAll(async () => {
       'app.js': serviceSource({ adapter: 'edgeio/node' }),
       'app.ts': serviceSource({ adapter: 'edgeio/node', typed: true }),
       'app.cjs': commonjs,
+      ...executorFiles('edgeio/node'),
     },
     [inject('edgeioTarball'), pinned('hono'), pinned('@hono/node-server'), pinned('ws')]
   )
@@ -65,4 +69,24 @@ describe.each([
   test('node app.ts (type stripping, no flags)', () => serveWith(node, 'app.ts', { teapot: true }))
   test('require() from CommonJS (require(esm))', () =>
     serveWith(node, 'app.cjs', { teapot: false }))
+})
+
+describe('service.executor() on worker threads (piscina, an optional peer)', () => {
+  test('without piscina installed, startup fails naming the package to install', async () => {
+    const failure = await runIn(project.dir, bin('node'), ['executor.js']).catch(
+      (error: Error) => error.message
+    )
+    expect(failure).toContain('npm install piscina')
+  })
+
+  test('with piscina installed, a task runs on a thread of the installed package', async () => {
+    await npmInstall(project.dir, [pinned('piscina')])
+    const server = await spawnServer(bin('node'), ['executor.js'], { cwd: project.dir })
+    try {
+      expect(await (await fetch(server.url)).text()).toBe('42')
+    } finally {
+      server.child.kill('SIGTERM')
+    }
+    expect(await server.exited).toBe(0)
+  }, 60_000)
 })
