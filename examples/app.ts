@@ -267,8 +267,35 @@ app.get('/admin', requireAuth(apiToken), (c) => c.json({ admin: true, notes: not
 
 // ---- sessions: log in, who am I, log out ------------------------------------------------
 
-/** Form posts authenticated by cookie: refuse those from other origins (Hono's csrf). */
-const sameOrigin = csrf()
+const csrfCheck = csrf()
+
+/**
+ * Form posts authenticated by cookie: refuse those from other origins. Hono's csrf() does
+ * the check (Origin, or a browser's Sec-Fetch-Site); its refusal is a plain-text
+ * "Forbidden", so it is thrown again as the JSON error every other route answers, saying
+ * why: clients other than browsers (curl) send no Origin unless told to.
+ */
+const sameOrigin: MiddlewareHandler<AppEnv> = async (c, next) => {
+  let allowed = false
+  try {
+    await csrfCheck(c, async () => {
+      allowed = true
+    })
+  } catch (error) {
+    if (!(error instanceof HTTPException && error.status === 403)) throw error
+  }
+  if (!allowed) {
+    const origin = c.req.header('origin')
+    const expected = new URL(c.req.url).origin
+    throw new HTTPException(403, {
+      message:
+        origin === undefined
+          ? `Forbidden: the Origin header is missing; send Origin: ${expected}`
+          : `Forbidden: this Origin is not allowed; send Origin: ${expected}`,
+    })
+  }
+  await next()
+}
 
 app.post(
   '/login',

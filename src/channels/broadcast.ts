@@ -1,3 +1,4 @@
+import { atShutdown } from '../lifecycle/going-away.ts'
 import { Queue, QueueFull, QueueShutDown } from '../sync/index.ts'
 
 /** What a subscriber's full buffer does with the next message. */
@@ -94,7 +95,8 @@ export class Subscription<T> implements AsyncIterable<T> {
  * A fan-out channel: every message published reaches every current subscriber, each with
  * a bounded buffer and its own overflow policy, so one slow reader never slows the
  * publisher or the others. Subscribers leave when their signal aborts (a client
- * disconnecting from a server-sent-events stream), without a trace. Per process / isolate.
+ * disconnecting from a server-sent-events stream), without a trace, and are ended when the
+ * server shuts down gracefully. Per process / isolate.
  *
  * @example
  * ```ts
@@ -123,10 +125,17 @@ export class Broadcast<T> {
     return this.#subscribers.size
   }
 
+  /**
+   * Joins the broadcast. A graceful shutdown of the Node or Deno server ends the
+   * subscription like `close()` of the broadcast does: what was sent is read, then the
+   * iteration ends, and so does a server-sent-events stream written from it.
+   */
   subscribe(options: SubscribeOptions = {}): Subscription<T> {
+    let unwatchShutdown: (() => void) | undefined
     const subscription = new Subscription<T>(options, (s) => {
       this.#subscribers.delete(s)
       options.signal?.removeEventListener('abort', onAbort)
+      unwatchShutdown?.()
     })
     const onAbort = () => subscription.close()
     if (this.#closed || options.signal?.aborted) {
@@ -135,6 +144,7 @@ export class Broadcast<T> {
     }
     this.#subscribers.add(subscription)
     options.signal?.addEventListener('abort', onAbort, { once: true })
+    unwatchShutdown = atShutdown(() => subscription.end())
     return subscription
   }
 

@@ -1,5 +1,6 @@
 import type { Env } from 'hono'
 import { closeAllWebSockets } from '../websocket/index.ts'
+import { endLongLivedResponses } from './going-away.ts'
 import type { InFlight } from './in-flight.ts'
 import type { Service } from './service.ts'
 import { settlesWithin } from './settles-within.ts'
@@ -29,8 +30,9 @@ const ABORT_GRACE_MS = 1_000
 
 /**
  * The shutdown sequence shared by the Node and Deno adapters: stop accepting, run the
- * shutdown hooks, let in-flight requests finish (aborting them once `timeout` has passed),
- * await `waitUntil` work, then run the cleanup hooks. Throws when a cleanup failed.
+ * shutdown hooks, close WebSockets and end event streams, let in-flight requests finish
+ * (aborting them once `timeout` has passed), await `waitUntil` work, then run the cleanup
+ * hooks. Throws when a cleanup failed.
  */
 export async function gracefulShutdown<E extends Env>({
   service,
@@ -41,8 +43,12 @@ export async function gracefulShutdown<E extends Env>({
 }: ShutdownOptions<E>): Promise<void> {
   const closed = listener.close()
   await service.shutdown()
-  // Open WebSockets would hold the listener open; say goodbye (1001) as aiohttp advises.
+  // Open WebSockets and event streams would hold the listener open until the timeout: say
+  // goodbye to sockets (1001) as aiohttp advises, and end the Broadcast subscriptions that
+  // feed server-sent events, so those streams finish normally and the drain waits only for
+  // real requests.
   closeAllWebSockets()
+  endLongLivedResponses()
   const drained = Promise.all([closed, requests.idle()])
   if (!(await settlesWithin(drained, timeout))) {
     console.warn(`edgeio: requests still in flight after ${timeout} ms; aborting them`)

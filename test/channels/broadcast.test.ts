@@ -1,6 +1,7 @@
 import { getEventListeners } from 'node:events'
 import { describe, expect, test } from 'vitest'
 import { Broadcast, SlowSubscriberError } from '../../src/channels/index.ts'
+import { endLongLivedResponses } from '../../src/lifecycle/going-away.ts'
 
 async function take<T>(iterable: AsyncIterable<T>, n: number): Promise<T[]> {
   const out: T[] = []
@@ -98,6 +99,36 @@ describe('Broadcast', () => {
     channel.close()
     expect(await take(sub, 10)).toEqual([1, 2])
     expect(() => channel.publish(3)).toThrow()
+  })
+
+  test('a graceful shutdown ends each subscription once it has read what it was sent', async () => {
+    endLongLivedResponses() // what earlier tests left
+    const channel = new Broadcast<number>()
+    const waiting = take(channel.subscribe(), 10)
+    const behind = channel.subscribe()
+    channel.publish(1)
+    channel.publish(2)
+    expect(endLongLivedResponses()).toBe(2)
+    expect(channel.size).toBe(0)
+    expect(await waiting).toEqual([1, 2])
+    expect(await take(behind, 10)).toEqual([1, 2])
+    // The broadcast itself stays open, and a later server's subscribers are not ended.
+    const next = channel.subscribe()
+    expect(channel.publish(3)).toBe(1)
+    expect(await take(next, 1)).toEqual([3])
+  })
+
+  test('subscriptions that ended are not kept for the shutdown', async () => {
+    endLongLivedResponses() // what earlier tests left
+    const channel = new Broadcast<number>()
+    const controller = new AbortController()
+    const left = channel.subscribe({ signal: controller.signal })
+    const read = channel.subscribe()
+    channel.publish(1)
+    controller.abort()
+    expect(await take(left, 1)).toEqual([])
+    expect(await take(read, 1)).toEqual([1])
+    expect(endLongLivedResponses()).toBe(0)
   })
 
   test('10,000 subscribe/disconnect cycles leave no subscriber and no listener behind', async () => {

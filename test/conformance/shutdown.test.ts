@@ -66,6 +66,22 @@ describe.each(['node', 'deno'] as const)('graceful shutdown [%s]', (runtime) => 
     expect(await server.exited).toBe(0)
   })
 
+  test('an open server-sent-events stream ends at once, without waiting for the timeout', async () => {
+    // Longer than the test may run: the process can only exit in time if the stream ends.
+    const server = await startServer(runtime, { SHUTDOWN_TIMEOUT_MS: '60000' })
+    const res = await fetch(`${server.url}/events/counter`)
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader()
+    let received = ''
+    // The route subscribes before it sends the first event.
+    while (!received.includes('event: count')) received += (await reader.read()).value
+    server.child.kill('SIGTERM')
+    // The end of the body, not a cut connection (reading that would throw).
+    while (!(await reader.read()).done) {}
+    expect(await server.exited).toBe(0)
+    expect(server.stderr()).not.toMatch(/still in flight/)
+    expect(server.stdout()).toMatch(/example: cleanup complete/)
+  })
+
   test('requests still running at shutdownTimeout are aborted through their signals', async () => {
     const server = await startServer(runtime, { SHUTDOWN_TIMEOUT_MS: '300' })
     const stuck = await waitingLongPoll(server, 'stuck', 20_000)
