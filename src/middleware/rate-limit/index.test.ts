@@ -121,6 +121,44 @@ describe('MemoryStore, token bucket', () => {
   })
 })
 
+describe('MemoryStore, either algorithm', () => {
+  test('property: a refusal names the exact moment a request passes again', () => {
+    const rules = fc.oneof(
+      fc
+        .record({ limit: fc.integer({ min: 1, max: 10 }), ms: fc.integer({ min: 1, max: 5000 }) })
+        .map(({ limit, ms }) => window(limit, ms)),
+      fc
+        .record({
+          capacity: fc.integer({ min: 1, max: 10 }),
+          rate: fc.double({ min: 0.01, max: 50, noNaN: true }),
+        })
+        .map(({ capacity, rate }) => bucket(capacity, rate))
+    )
+    fc.assert(
+      fc.property(
+        rules,
+        fc.array(fc.integer({ min: 0, max: 400 }), { minLength: 1, maxLength: 100 }),
+        (rule, gaps) => {
+          const time = clock()
+          const store = new MemoryStore({ now: time.now })
+          for (const gap of gaps) {
+            time.advance(gap)
+            const result = store.consume('k', rule)
+            if (result.allowed) continue
+            // A refused request takes nothing, so probing one millisecond early is harmless.
+            time.advance(result.retryAfterMs - 1)
+            expect(store.consume('k', rule).allowed).toBe(false)
+            time.advance(1)
+            expect(store.consume('k', rule).allowed).toBe(true)
+          }
+        }
+      ),
+      // Rounding slips are rare (a rate such as 0.010000000000000007): look harder than usual.
+      { numRuns: 2_000 }
+    )
+  })
+})
+
 describe('rateLimit middleware', () => {
   function app(options: Parameters<typeof rateLimit>[0]) {
     return new Hono().use(rateLimit(options)).get('/', (c) => c.text('ok'))
@@ -137,6 +175,60 @@ describe('rateLimit middleware', () => {
     expect(responses[2]?.headers.get('retry-after')).toMatch(/^\d+$/)
     expect(responses[2]?.headers.get('ratelimit-remaining')).toBe('0')
     expect(await responses[2]?.json()).toEqual({ error: 'Too Many Requests' })
+  })
+
+  /**
+   * Checks a 429 against the clock behind it: RateLimit-Reset names the same wait as
+   * Retry-After, a second before it the client is still refused, and at it the request
+   * passes. Returns the wait, in seconds.
+   */
+  async function retryAfterHolds(
+    limited: Hono,
+    refused: Response,
+    time: ReturnType<typeof clock>
+  ): Promise<number> {
+    expect(refused.status).toBe(429)
+    const retryAfter = Number(refused.headers.get('retry-after'))
+    expect(retryAfter).toBeGreaterThanOrEqual(1)
+    expect(refused.headers.get('ratelimit-reset')).toBe(String(retryAfter))
+    expect(refused.headers.get('ratelimit-remaining')).toBe('0')
+    time.advance((retryAfter - 1) * 1000)
+    const early = await limited.request('/')
+    expect(early.status).toBe(429)
+    expect(early.headers.get('retry-after')).toBe('1')
+    expect(early.headers.get('ratelimit-reset')).toBe('1')
+    time.advance(1000)
+    expect((await limited.request('/')).status).toBe(200)
+    return retryAfter
+  }
+
+  test('sliding window: a 429 says one wait in Retry-After and RateLimit-Reset, and it holds', async () => {
+    const time = clock()
+    const limited = app({
+      limit: 3,
+      windowMs: 60_000,
+      key: () => 'me',
+      store: new MemoryStore({ now: time.now }),
+    })
+    const allowed = [await limited.request('/'), await limited.request('/')]
+    allowed.push(await limited.request('/'))
+    expect(allowed.map((r) => r.headers.get('ratelimit-reset'))).toEqual(['60', '60', '60'])
+    // The window's quota comes back in 60 s, but the 3 requests of the window just ended
+    // still weigh 3·(1 − e/60 s) then: a 4th fits once that is ≤ 2, 20 s into it.
+    expect(await retryAfterHolds(limited, await limited.request('/'), time)).toBe(80)
+  })
+
+  test('token bucket: a 429 says one wait in Retry-After and RateLimit-Reset, and it holds', async () => {
+    const time = clock()
+    const limited = app({
+      tokens: 5,
+      refillPerSecond: 0.1,
+      key: () => 'me',
+      store: new MemoryStore({ now: time.now }),
+    })
+    for (let i = 0; i < 5; i++) expect((await limited.request('/')).status).toBe(200)
+    // The bucket is full again in 50 s, but one token, enough for a request, takes 10 s.
+    expect(await retryAfterHolds(limited, await limited.request('/'), time)).toBe(10)
   })
 
   test('a store function picks the store per request (a binding from c.env, say)', async () => {

@@ -57,12 +57,21 @@ function toRule(options: SlidingWindowOptions | TokenBucketOptions): RateLimitRu
 
 /**
  * Sets the IETF RateLimit header fields (draft-ietf-httpapi-ratelimit-headers), in seconds.
- * The limit's text is cached: it is the same for every request of a rule.
+ * The limit's text is cached: it is the same for every request of a rule. `reset` is when
+ * the quota is whole again, except on a refusal, where the draft wants it to name the same
+ * moment as `Retry-After`: a sliding window's quota comes back at the window's end, but the
+ * previous window's weight can hold the next request off for longer, and a token bucket
+ * lets one through long before it is full.
  */
-function setRateLimitHeaders(headers: Headers, result: RateLimitResult, limit: string): void {
+function setRateLimitHeaders(
+  headers: Headers,
+  result: RateLimitResult,
+  limit: string,
+  reset: number
+): void {
   headers.set('RateLimit-Limit', limit)
   headers.set('RateLimit-Remaining', String(result.remaining))
-  headers.set('RateLimit-Reset', String(Math.ceil(result.resetMs / 1000)))
+  headers.set('RateLimit-Reset', String(reset))
 }
 
 const isPromise = <T>(value: T | Promise<T>): value is Promise<T> =>
@@ -70,8 +79,9 @@ const isPromise = <T>(value: T | Promise<T>): value is Promise<T> =>
 
 /**
  * Limits requests per client with a sliding window or a token bucket. Refused requests get
- * `429` with `Retry-After`; every response carries `RateLimit-Limit`, `RateLimit-Remaining`
- * and `RateLimit-Reset`.
+ * `429` with `Retry-After` (the seconds until a request would pass); every response carries
+ * `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`, which on a `429` is the
+ * same wait as `Retry-After`.
  *
  * @example
  * ```ts
@@ -105,11 +115,12 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler {
     }
     if (!result.allowed) {
       const refused = await onLimited(c, result)
-      refused.headers.set('Retry-After', String(Math.max(1, Math.ceil(result.retryAfterMs / 1000))))
-      setRateLimitHeaders(refused.headers, result, limitText)
+      const retryAfter = Math.max(1, Math.ceil(result.retryAfterMs / 1000))
+      refused.headers.set('Retry-After', String(retryAfter))
+      setRateLimitHeaders(refused.headers, result, limitText, retryAfter)
       return refused
     }
     await next()
-    setRateLimitHeaders(c.res.headers, result, limitText)
+    setRateLimitHeaders(c.res.headers, result, limitText, Math.ceil(result.resetMs / 1000))
   }
 }

@@ -132,23 +132,27 @@ function slideWindow(
     w.start += windowsPassed * windowMs
   }
   const elapsed = now - w.start
-  const estimate = w.previous * (1 - elapsed / windowMs) + w.current
-  const allowed = estimate + 1 <= limit
+  // The estimate previous·(1 − elapsed/W) + current, times W: whole milliseconds then
+  // compare exactly, so a request at the moment a refusal named is not refused again
+  // by a rounding error (3·(1 − 20000/60000) is 2.0000000000000004 in floating point).
+  const scaled = w.previous * (windowMs - elapsed) + w.current * windowMs
+  const allowed = scaled + windowMs <= limit * windowMs
   if (allowed) w.current++
   const resetMs = w.start + windowMs - now
   let retryAfterMs = 0
   if (!allowed) {
-    // The earliest elapsed time e at which previous·(1 − e/W) + current + 1 ≤ limit,
-    // in this window if the current count leaves room, else in the next one.
+    // The earliest elapsed time e at which previous·(W − e) + (current + 1)·W ≤ limit·W,
+    // in this window if the current count leaves room, else in the next one (where the
+    // current count has become the previous one).
     retryAfterMs =
       w.current + 1 <= limit
-        ? windowMs * (1 - (limit - 1 - w.current) / w.previous) - elapsed
-        : resetMs + Math.max(0, windowMs * (1 - (limit - 1) / w.current))
+        ? windowMs - ((limit - 1 - w.current) * windowMs) / w.previous - elapsed
+        : resetMs + Math.max(0, windowMs - ((limit - 1) * windowMs) / w.current)
   }
   return {
     allowed,
     limit,
-    remaining: Math.max(0, Math.floor(limit - estimate - (allowed ? 1 : 0))),
+    remaining: Math.max(0, Math.floor((limit * windowMs - scaled) / windowMs) - (allowed ? 1 : 0)),
     resetMs,
     retryAfterMs: Math.max(0, Math.ceil(retryAfterMs)),
   }
@@ -160,15 +164,30 @@ function takeToken(
   refillPerSecond: number,
   now: number
 ): RateLimitResult {
-  b.tokens = Math.min(capacity, b.tokens + ((now - b.updated) / 1000) * refillPerSecond)
-  b.updated = now
-  const allowed = b.tokens >= 1
-  if (allowed) b.tokens -= 1
+  // The tokens `ms` after the last request that took one. A refusal changes nothing, so
+  // the moment it names is computed exactly as the request made then will be: storing
+  // each refusal's refill would let rounding drift it by a millisecond.
+  const refilled = (ms: number) => Math.min(capacity, b.tokens + (ms / 1000) * refillPerSecond)
+  const tokens = refilled(now - b.updated)
+  const allowed = tokens >= 1
+  let retryAfterMs = 0
+  if (allowed) {
+    b.tokens = tokens - 1
+    b.updated = now
+  } else {
+    const since = now - b.updated
+    retryAfterMs = Math.max(1, Math.ceil(((1 - b.tokens) / refillPerSecond) * 1000) - since)
+    // Rounding can put that a millisecond off the first one at which refilled() really
+    // makes a whole token: step to exactly that one.
+    while (refilled(since + retryAfterMs) < 1) retryAfterMs++
+    while (retryAfterMs > 1 && refilled(since + retryAfterMs - 1) >= 1) retryAfterMs--
+  }
+  const left = allowed ? b.tokens : tokens
   return {
     allowed,
     limit: capacity,
-    remaining: Math.floor(b.tokens),
-    resetMs: Math.ceil(((capacity - b.tokens) / refillPerSecond) * 1000),
-    retryAfterMs: allowed ? 0 : Math.ceil(((1 - b.tokens) / refillPerSecond) * 1000),
+    remaining: Math.floor(left),
+    resetMs: Math.ceil(((capacity - left) / refillPerSecond) * 1000),
+    retryAfterMs,
   }
 }
