@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { type BundleSize, runBundleBench } from './bundle/run.ts'
 import { ratioChart } from './chart.ts'
+import { installPackage } from './coldstart/installed.ts'
 import { coldStartRatios, coldStartTable, runColdStartBench } from './coldstart/run.ts'
 import { hasTaskset, type Runtime, runHttpBench, type Sample } from './http/run.ts'
 import { serversOf } from './http/servers.ts'
@@ -140,6 +141,7 @@ const bundle = {
   example: byName('examples/workers/index.ts'),
 }
 const coldRatios = coldStartRatios(cold)
+const installed = installPackage()
 const memory = {
   node: memoryRatio(http.node),
   deno: memoryRatio(http.deno),
@@ -298,16 +300,27 @@ ${ratioLines(ratios.workerd)}
 ## Cold start
 
 Spawn to the first complete response on \`GET /\` (the runner polls every millisecond),
-and the CPU time the server's threads spent until then (schedstat). Node and Deno run the
-HTTP servers above from TypeScript source (\`node server.ts\`, \`deno run\`), so module
-loading includes type stripping (Node) or Deno's compile cache; workerd starts the process,
-creates the isolate, evaluates the bundled worker and answers, with an empty worker as the
-floor. ${COLD_RUNS} runs per server after one warm-up, alternating. Median (min–max).
-The "bundled" rows are the same Node servers as one esbuild bundle each (dependencies
-included), as they would be deployed: from source, Node strips the types of every module
-edgeio's root entry (src/index.ts) imports at each start, while Hono ships JavaScript.
+and the CPU time the server's threads spent until then (schedstat). The "installed" rows
+are what a user runs: \`npm pack\`, the tarball installed into a fresh project beside
+hono and @hono/node-server, and the servers written as that project's own \`.js\` files
+(\`node server.js\`, \`deno run server.js\` with npm packages from node_modules). The
+"bundled" rows are the same Node servers as one esbuild bundle each (dependencies
+included), as they might be deployed. workerd starts the process, creates the isolate,
+evaluates the bundled worker and answers, with an empty worker as the floor. ${COLD_RUNS}
+runs per server after one warm-up, alternating. Median (min–max).
 
 ${coldStartTable(cold)}
+
+## Package
+
+What \`npm install edgeio\` downloads: the tarball of \`npm pack\` (dist/ with its
+declarations and maps, the sources the maps point to, docs). The consumer worker's bundle
+is the "benchmark routes, edgeio installed from the packed tarball" row of the Workers
+bundle table below.
+
+| tarball | files (of which dist/) | unpacked |
+| --- | --- | --- |
+| ${kib(installed.tarballBytes)} | ${installed.files} (${installed.distFiles}) | ${kib(installed.unpackedBytes)} |
 
 ## Memory
 
