@@ -40,7 +40,8 @@ async function measure(name: string, entry: string): Promise<BundleSize> {
   const code = result.outputFiles[0]?.contents ?? new Uint8Array()
   const output = Object.values(result.metafile.outputs)[0]
   const edgeioBytes = Object.entries(output?.inputs ?? {})
-    .filter(([path]) => /(^|node_modules\/edgeio\/dist\/)(src|adapters)\//.test(path))
+    // From source: src/ and adapters/; installed: the package's dist/ (its chunks).
+    .filter(([path]) => /^(src|adapters)\/|node_modules\/edgeio\/dist\//.test(path))
     .reduce((sum, [, input]) => sum + input.bytesInOutput, 0)
   return {
     name,
