@@ -31,6 +31,30 @@ app.get('/', (c) => c.text('hello from edgeio'))
 serve(new Service(app), { port: 0 }).then((server) => console.log(\`listening on \${server.url}\`))
 `
 
+const websocketService = `
+import { Hono } from 'hono'
+import { Service, upgradeWebSocket } from 'edgeio'
+import { serve } from 'edgeio/node'
+
+const app = new Hono()
+app.get('/ws', upgradeWebSocket(() => ({ onMessage: (event, ws) => ws.send(\`echo: \${event.data}\`) })))
+const server = await serve(new Service(app), { port: 0 })
+console.log(\`listening on \${server.url}\`)
+`
+
+/** Opens a WebSocket to `url`, sends `text`, resolves with the first reply or the close. */
+function echoOnce(url: string, text: string): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(url.replace('http', 'ws'))
+    socket.onopen = () => socket.send(text)
+    socket.onmessage = (event) => {
+      resolve(String(event.data))
+      socket.close()
+    }
+    socket.onerror = () => resolve('error')
+  })
+}
+
 let project: Project
 beforeAll(async () => {
   project = await createProject(
@@ -39,8 +63,10 @@ beforeAll(async () => {
       'app.ts': serviceSource({ adapter: 'edgeio/node', typed: true }),
       'app.cjs': commonjs,
       ...executorFiles('edgeio/node'),
+      'websocket.js': websocketService,
     },
-    [inject('edgeioTarball'), pinned('hono'), pinned('@hono/node-server'), pinned('ws')]
+    // As the README says for Node: no ws (WebSocket routes only), no piscina (executors only).
+    [inject('edgeioTarball'), pinned('hono'), pinned('@hono/node-server')]
   )
 }, 120_000)
 afterAll(() => project?.remove())
@@ -89,4 +115,30 @@ describe('service.executor() on worker threads (piscina, an optional peer)', () 
     }
     expect(await server.exited).toBe(0)
   }, 60_000)
+})
+
+describe('WebSockets (ws, an optional peer loaded on the first upgrade)', () => {
+  test('without ws installed, the upgrade fails and the log names the package', async () => {
+    const server = await spawnServer(bin('node'), ['websocket.js'], { cwd: project.dir })
+    try {
+      expect(await echoOnce(new URL('/ws', server.url).href, 'hi')).toBe('error')
+      // Plain HTTP still works: the server did not need ws to start.
+      expect((await fetch(server.url)).status).toBe(404)
+    } finally {
+      server.child.kill('SIGTERM')
+    }
+    await server.exited
+    expect(server.stderr()).toContain('npm install ws')
+  })
+
+  test('with ws installed, messages echo through the installed package', async () => {
+    await npmInstall(project.dir, [pinned('ws')])
+    const server = await spawnServer(bin('node'), ['websocket.js'], { cwd: project.dir })
+    try {
+      expect(await echoOnce(new URL('/ws', server.url).href, 'hi')).toBe('echo: hi')
+    } finally {
+      server.child.kill('SIGTERM')
+    }
+    expect(await server.exited).toBe(0)
+  })
 })
