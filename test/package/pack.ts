@@ -5,7 +5,7 @@
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { TestProject } from 'vitest/node'
 
@@ -37,6 +37,7 @@ export default function setup(project: TestProject): () => void {
  */
 function whileHolding<T>(lock: string, fn: () => T): T {
   const deadline = Date.now() + 120_000
+  mkdirSync(dirname(lock), { recursive: true })
   for (;;) {
     try {
       mkdirSync(lock, { recursive: false })
