@@ -25,8 +25,17 @@ export default defineConfig({
               .pathname,
           },
           include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
-          exclude: ['test/workerd/**', '**/node_modules/**'],
-          // Packs the package once for the consumer tests in test/package.
+          exclude: ['test/workerd/**', 'test/package/**', '**/node_modules/**'],
+          testTimeout: 20_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        // The consumer tests: the packed package installed into throw-away projects. Its own
+        // project, so that only runs that include it pack (and so build) the package.
+        test: {
+          name: 'package',
+          include: ['test/package/**/*.test.ts'],
           globalSetup: ['./test/package/pack.ts'],
           testTimeout: 20_000,
           hookTimeout: 30_000,
