@@ -2,6 +2,7 @@ import fc from 'fast-check'
 import { Hono } from 'hono'
 import { describe, expect, test } from 'vitest'
 import { MemoryStore, type RateLimitRule, rateLimit } from './index.ts'
+import { quotaLifetimeMs } from './store.ts'
 
 function clock(start = 1_000_000) {
   let now = start
@@ -49,14 +50,122 @@ describe('MemoryStore, sliding window', () => {
     expect(results.filter((r) => r.allowed)).toHaveLength(5)
   })
 
-  test('keys are independent, and the least recently seen is evicted past maxKeys', () => {
-    const store = new MemoryStore({ maxKeys: 2, now: clock().now })
-    store.consume('a', window(1, 1000))
-    store.consume('b', window(1, 1000))
-    expect(store.consume('a', window(1, 1000)).allowed).toBe(false) // a is now most recent
-    store.consume('c', window(1, 1000)) // evicts b
+  test('keys are independent; past maxKeys a new key is refused while every key is live', () => {
+    const time = clock()
+    const warnings: string[] = []
+    const store = new MemoryStore({ maxKeys: 2, now: time.now, warn: (m) => warnings.push(m) })
+    expect(store.consume('a', window(1, 1000)).allowed).toBe(true)
+    expect(store.consume('b', window(1, 1000)).allowed).toBe(true)
+    expect(store.consume('a', window(1, 1000)).allowed).toBe(false)
+    // Full of live keys: c is refused (fail closed), nobody is evicted, a stays limited.
+    const refused = store.consume('c', window(1, 1000))
+    expect(refused).toMatchObject({ allowed: false, limit: 1, remaining: 0 })
+    // a's window began at 1,000,000: its one request weighs until two windows later.
+    expect(refused.retryAfterMs).toBe(2000)
+    expect(store.consume('a', window(1, 1000)).allowed).toBe(false)
     expect(store.size).toBe(2)
-    expect(store.consume('b', window(1, 1000)).allowed).toBe(true) // b starts over
+    expect(store.refusedNewKeys).toBe(1)
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(/maxKeys = 2/)
+    store.consume('d', window(1, 1000))
+    expect(warnings).toHaveLength(1) // once per store
+    // Once a's and b's counts have slid out entirely, they are spent: reclaimed, c fits.
+    time.advance(1999)
+    expect(store.consume('c', window(1, 1000)).allowed).toBe(false)
+    time.advance(1)
+    expect(store.consume('c', window(1, 1000)).allowed).toBe(true)
+    expect(store.size).toBe(1)
+  })
+
+  test('spent keys are reclaimed as new ones come, so memory follows the live keys', () => {
+    const time = clock()
+    const store = new MemoryStore({ maxKeys: 100, now: time.now })
+    for (let i = 0; i < 1000; i++) {
+      expect(store.consume(`k${i}`, bucket(2, 1)).allowed).toBe(true)
+      time.advance(100) // a bucket of 2 at 1/s is full again 1 s after its last request
+    }
+    expect(store.size).toBeLessThanOrEqual(11)
+    expect(store.refusedNewKeys).toBe(0)
+  })
+
+  test('regression (issue 12): 20,000 requests under fresh keys do not give a limited key its quota back', () => {
+    const time = clock()
+    const store = new MemoryStore({ maxKeys: 10_000, now: time.now, warn: () => {} })
+    const rule = window(3, 60_000)
+    for (let i = 0; i < 3; i++) expect(store.consume('victim', rule).allowed).toBe(true)
+    expect(store.consume('victim', rule).allowed).toBe(false)
+    let allowed = 0
+    for (let i = 0; i < 20_000; i++) {
+      time.advance(1)
+      if (store.consume(`fresh-${i}`, rule).allowed) allowed++
+    }
+    // 9,999 fresh keys fit beside the victim; the other 10,001 are refused, not the victim reset.
+    expect(allowed).toBe(9_999)
+    expect(store.size).toBe(10_000)
+    expect(store.consume('victim', rule).allowed).toBe(false)
+    // Once the victim's window has slid out, its quota is whole again, as without the flood.
+    time.advance(120_000)
+    expect(store.consume('victim', rule).allowed).toBe(true)
+  })
+
+  test('the rules sharing one store count apart', () => {
+    const store = new MemoryStore({ now: clock().now })
+    expect(store.consume('k', window(1, 1000)).allowed).toBe(true)
+    expect(store.consume('k', window(1, 1000)).allowed).toBe(false)
+    expect(store.consume('k', window(2, 1000)).allowed).toBe(true)
+    expect(store.consume('k', bucket(1, 1)).allowed).toBe(true)
+    expect(store.size).toBe(3)
+  })
+
+  test('property (model): pressure from other keys never gives a live key its quota back, and memory stays ≤ maxKeys', () => {
+    const rules = fc.constantFrom(window(2, 1000), window(3, 500), bucket(2, 1), bucket(3, 4))
+    const step = fc.record({
+      gap: fc.integer({ min: 0, max: 700 }),
+      // a few recurring keys (the victims), and many that are only ever seen once or twice
+      key: fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 4, max: 400 })),
+      rule: fc.nat({ max: 1 }),
+    })
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.tuple(rules, rules),
+        fc.array(step, { minLength: 1, maxLength: 300 }),
+        (maxKeys, pair, steps) => {
+          const time = clock()
+          const bounded = new MemoryStore({ maxKeys, now: time.now, warn: () => {} })
+          // The reference holds every key for ever: no pressure at all.
+          const reference = new MemoryStore({ maxKeys: Number.MAX_SAFE_INTEGER, now: time.now })
+          const lastAllowed = new Map<string, number>()
+          for (const { gap, key, rule: which } of steps) {
+            time.advance(gap)
+            const rule = pair[which] as RateLimitRule
+            const id = `${which}:${key}`
+            const sizeBefore = bounded.size
+            const refusedBefore = bounded.refusedNewKeys
+            const got = bounded.consume(String(key), rule)
+            expect(bounded.size).toBeLessThanOrEqual(maxKeys)
+            if (bounded.refusedNewKeys > refusedBefore) {
+              // Refused for want of room: the table held maxKeys keys, each of which took
+              // quota within its rule's lifetime (none was evicted to make room)…
+              expect(sizeBefore).toBe(maxKeys)
+              const live = [...lastAllowed].filter(([k, at]) => {
+                const r = pair[Number(k.split(':')[0])] as RateLimitRule
+                return time.now() - at < quotaLifetimeMs(r)
+              })
+              expect(live.length).toBeGreaterThanOrEqual(maxKeys)
+              expect(got.allowed).toBe(false)
+              expect(got.retryAfterMs).toBeGreaterThan(0)
+              continue
+            }
+            // …and otherwise every key counts exactly as it would with no other key about.
+            const want = reference.consume(String(key), rule)
+            expect(got).toEqual(want)
+            if (got.allowed) lastAllowed.set(id, time.now())
+          }
+        }
+      ),
+      { numRuns: 300 }
+    )
   })
 
   test("property: none of the store's windows admits more than `limit`; a refusal says when to retry", () => {
@@ -271,8 +380,26 @@ describe('rateLimit middleware', () => {
     expect(seen).toEqual(['unknown', '203.0.113.9', '6.6.6.6'])
   })
 
+  test('a store full of live keys refuses a new client with 429, Retry-After and RateLimit headers', async () => {
+    const time = clock()
+    const store = new MemoryStore({ maxKeys: 1, now: time.now, warn: () => {} })
+    const limited = app({ limit: 5, windowMs: 10_000, key: (c) => c.req.header('x-id'), store })
+    expect((await limited.request('/', { headers: { 'x-id': 'a' } })).status).toBe(200)
+    time.advance(3000)
+    const refused = await limited.request('/', { headers: { 'x-id': 'b' } })
+    expect(refused.status).toBe(429)
+    // a's one request weighs until two windows after its start: 17 s from now.
+    expect(refused.headers.get('retry-after')).toBe('17')
+    expect(refused.headers.get('ratelimit-reset')).toBe('17')
+    expect(refused.headers.get('ratelimit-limit')).toBe('5')
+    expect(refused.headers.get('ratelimit-remaining')).toBe('0')
+    time.advance(17_000)
+    expect((await limited.request('/', { headers: { 'x-id': 'b' } })).status).toBe(200)
+  })
+
   test('bad options fail at once', () => {
     expect(() => rateLimit({ limit: 0, windowMs: 1000 })).toThrow(RangeError)
     expect(() => rateLimit({ tokens: 1, refillPerSecond: 0 })).toThrow(RangeError)
+    expect(() => new MemoryStore({ maxKeys: 0 })).toThrow(RangeError)
   })
 })

@@ -36,10 +36,21 @@ export interface RateLimitStore {
 }
 
 export interface MemoryStoreOptions {
-  /** Keys kept at most; the least recently seen is dropped first. Default 10,000. */
+  /**
+   * Keys held at most. Default 100,000: ≈ 135 bytes a key plus the key itself (≈ 32 bytes
+   * for a 20-character one), so ≈ 17 MB at the worst, measured on Node 24
+   * (`node --expose-gc bench/rate-limit-store.ts`); memory follows the keys live at the time.
+   * A key is dropped once its quota is whole again, so this bounds the clients being counted
+   * *at once* (those allowed a request within two windows, or one bucket refill), not the
+   * clients seen. When every key held is still counting, a request under a new key is
+   * refused (fail closed, with `Retry-After`) rather than a live key evicted: see
+   * `MemoryStore`.
+   */
   maxKeys?: number
   /** The clock, in milliseconds (tests pass a fake one). Default `Date.now`. */
   now?: () => number
+  /** Where the one-time "store is full" warning goes. Default `console.warn`. */
+  warn?: (message: string) => void
 }
 
 /** A sliding window's counters for one key (plain data: a Durable Object stores it as is). */
@@ -59,14 +70,17 @@ export interface BucketEntry {
 export type QuotaEntry = WindowEntry | BucketEntry
 
 /**
- * Takes one request's worth of quota from `entry` (a fresh one when `undefined`), updating
- * it in place. Shared by `MemoryStore` and the Durable Object store so that both count alike.
+ * Takes one request's worth of quota from `entry` (a fresh one when `undefined` or spent),
+ * updating it in place. Shared by `MemoryStore` and the Durable Object store so that both count alike.
  */
 export function applyRule(
   entry: QuotaEntry | undefined,
   rule: RateLimitRule,
   now: number
 ): { entry: QuotaEntry; result: RateLimitResult } {
+  // A spent entry counts as a fresh one, whether or not a store has dropped it yet: the
+  // outcome never depends on when (or whether) spent entries are reclaimed.
+  if (entry !== undefined && isSpent(entry, rule, now)) entry = undefined
   if (rule.algorithm === 'sliding-window') {
     const window = (entry as WindowEntry | undefined) ?? { start: now, current: 0, previous: 0 }
     return { entry: window, result: slideWindow(window, rule.limit, rule.windowMs, now) }
@@ -79,9 +93,102 @@ export function applyRule(
 }
 
 /**
+ * Whether `entry` holds no information any more: a fresh entry would count exactly alike
+ * (a sliding window whose counts have both slid out, a token bucket that is full again).
+ */
+export function isSpent(entry: QuotaEntry, rule: RateLimitRule, now: number): boolean {
+  if (rule.algorithm === 'sliding-window') {
+    const w = entry as WindowEntry
+    // The current count weighs until two windows from its start (as the previous count in
+    // the next window); a previous count alone, until one window from it.
+    return now >= w.start + (w.current > 0 ? 2 : 1) * rule.windowMs
+  }
+  const b = entry as BucketEntry
+  // The same sum `takeToken` refills with, so "spent" and "full again" agree exactly.
+  return b.tokens + ((now - b.updated) / 1000) * rule.refillPerSecond >= rule.capacity
+}
+
+/** The moment `entry` will be spent (see `isSpent`), in the clock's milliseconds. */
+function spentAt(entry: QuotaEntry, rule: RateLimitRule): number {
+  if (rule.algorithm === 'sliding-window') {
+    const w = entry as WindowEntry
+    return w.start + (w.current > 0 ? 2 : 1) * rule.windowMs
+  }
+  const b = entry as BucketEntry
+  return b.updated + Math.ceil(((rule.capacity - b.tokens) / rule.refillPerSecond) * 1000)
+}
+
+/**
+ * The longest a key's entry stays live after the last request it allowed: two windows, or
+ * the time to refill an empty bucket.
+ */
+export function quotaLifetimeMs(rule: RateLimitRule): number {
+  return rule.algorithm === 'sliding-window'
+    ? 2 * rule.windowMs
+    : Math.ceil((rule.capacity / rule.refillPerSecond) * 1000)
+}
+
+/** A key held by a lane: a node of its list, in the order of the last request allowed. */
+interface Held {
+  readonly key: string
+  quota: QuotaEntry
+  prev: Held | undefined
+  next: Held | undefined
+}
+
+/**
+ * One rule's keys: a `Map` to find them, and a list in the order of the last request each
+ * allowed (the oldest, soonest spent, first). A list rather than the `Map`'s own order: a
+ * `Map` keeps a hole for each deleted entry until it next grows, so finding its first entry
+ * after many moves costs a walk over those holes (≈ 17 µs a request at 10,000 keys).
+ */
+interface Lane {
+  readonly rule: RateLimitRule
+  readonly keys: Map<string, Held>
+  head: Held | undefined
+  tail: Held | undefined
+}
+
+function unlink(lane: Lane, held: Held): void {
+  if (held.prev) held.prev.next = held.next
+  else lane.head = held.next
+  if (held.next) held.next.prev = held.prev
+  else lane.tail = held.prev
+  held.prev = held.next = undefined
+}
+
+function append(lane: Lane, held: Held): void {
+  held.prev = lane.tail
+  if (lane.tail) lane.tail.next = held
+  else lane.head = held
+  lane.tail = held
+}
+
+const sameRule = (a: RateLimitRule, b: RateLimitRule): boolean =>
+  a.algorithm === 'sliding-window'
+    ? b.algorithm === 'sliding-window' && a.limit === b.limit && a.windowMs === b.windowMs
+    : b.algorithm === 'token-bucket' &&
+      a.capacity === b.capacity &&
+      a.refillPerSecond === b.refillPerSecond
+
+/**
  * Quotas in a `Map`, per process on Node and Deno and per isolate on Workers (where
  * requests of one client may reach different isolates: use a Durable Object store for a
- * limit that holds across the deployment). Memory is bounded by `maxKeys`; no timer runs.
+ * limit that holds across the deployment). No timer runs.
+ *
+ * **Memory is bounded by `maxKeys`, and no client can reset its own quota by filling the
+ * table.** Only spent entries are ever dropped, those a fresh entry would equal (both of a
+ * window's counts slid out, a bucket full again): at the latest `2 × windowMs`, or
+ * `capacity / refillPerSecond` seconds, after the key's last allowed request. Keys are
+ * kept in the order of their last allowed request, so the soonest spent is at the front and
+ * reclaiming is amortised O(1): no scan, whatever the table holds. When every key held is
+ * still live, a request under a *new* key is refused (`allowed: false`, `Retry-After` until
+ * the oldest key is spent; a warning is logged once), and keys already held count on
+ * unchanged. Fail closed: a flood of fresh keys can make new clients wait, never give a
+ * limited client its quota back. Refused requests change nothing and are not stored.
+ *
+ * Each rule (algorithm and figures) counts its own keys, so one store may serve several
+ * `rateLimit()` rules without their counts mixing.
  *
  * The sliding window is the two-counter approximation Cloudflare's own limiter uses: the
  * previous window's count, weighted by how much of it still overlaps, plus the current
@@ -91,31 +198,110 @@ export function applyRule(
  * windows can hold a few more than `limit`).
  */
 export class MemoryStore implements RateLimitStore {
-  readonly #entries = new Map<string, QuotaEntry>()
+  readonly #lanes: Lane[] = []
   readonly #maxKeys: number
   readonly #now: () => number
+  readonly #warn: (message: string) => void
+  #size = 0
+  #warned = false
+  #refusedNewKeys = 0
+  /** The last rule seen and its lane: one middleware passes the same rule object each time. */
+  #lastRule: RateLimitRule | undefined
+  #lastLane: Lane | undefined
 
   constructor(options: MemoryStoreOptions = {}) {
-    this.#maxKeys = options.maxKeys ?? 10_000
+    const maxKeys = options.maxKeys ?? 100_000
+    if (!(maxKeys >= 1)) throw new RangeError('MemoryStore: maxKeys must be ≥ 1')
+    this.#maxKeys = maxKeys
     this.#now = options.now ?? Date.now
+    this.#warn = options.warn ?? ((message) => console.warn(message))
   }
 
-  /** Keys currently tracked. */
+  /** Keys currently held (live, or spent and not yet reclaimed). */
   get size(): number {
-    return this.#entries.size
+    return this.#size
+  }
+
+  /** Requests refused because the table was full of live keys, since the store was made. */
+  get refusedNewKeys(): number {
+    return this.#refusedNewKeys
   }
 
   consume(key: string, rule: RateLimitRule): RateLimitResult {
-    const entry = this.#entries.get(key)
-    // Re-inserting keeps the Map in least-recently-seen order for eviction.
-    if (entry) this.#entries.delete(key)
-    else if (this.#entries.size >= this.#maxKeys) {
-      const oldest = this.#entries.keys().next()
-      if (!oldest.done) this.#entries.delete(oldest.value)
+    const lane = this.#laneFor(rule)
+    const now = this.#now()
+    const held = lane.keys.get(key)
+    if (held === undefined) {
+      this.#reclaim(lane, now)
+      if (this.#size >= this.#maxKeys) {
+        for (const other of this.#lanes) if (other !== lane) this.#reclaim(other, now)
+        if (this.#size >= this.#maxKeys) return this.#refuseNewKey(rule, now)
+      }
     }
-    const applied = applyRule(entry, rule, this.#now())
-    this.#entries.set(key, applied.entry)
+    const applied = applyRule(held?.quota, rule, now)
+    // Only a request that took quota moves its key to the back: a refusal changes nothing a
+    // fresh entry would not (and a refused new key is not stored at all).
+    if (applied.result.allowed) {
+      if (held === undefined) {
+        const added: Held = { key, quota: applied.entry, prev: undefined, next: undefined }
+        lane.keys.set(key, added)
+        append(lane, added)
+        this.#size++
+      } else {
+        held.quota = applied.entry
+        if (held !== lane.tail) {
+          unlink(lane, held)
+          append(lane, held)
+        }
+      }
+    }
     return applied.result
+  }
+
+  #laneFor(rule: RateLimitRule): Lane {
+    if (rule === this.#lastRule && this.#lastLane) return this.#lastLane
+    let lane = this.#lanes.find((l) => sameRule(l.rule, rule))
+    if (!lane) {
+      lane = { rule: { ...rule }, keys: new Map(), head: undefined, tail: undefined }
+      this.#lanes.push(lane)
+    }
+    this.#lastRule = rule
+    this.#lastLane = lane
+    return lane
+  }
+
+  /** Drops the spent keys at the front of `lane`: each key is dropped once, so O(1) amortised. */
+  #reclaim(lane: Lane, now: number): void {
+    for (let held = lane.head; held && isSpent(held.quota, lane.rule, now); held = lane.head) {
+      unlink(lane, held)
+      lane.keys.delete(held.key)
+      this.#size--
+    }
+  }
+
+  #refuseNewKey(rule: RateLimitRule, now: number): RateLimitResult {
+    this.#refusedNewKeys++
+    // The soonest a key will be spent and reclaimed: the front of some lane.
+    let soonest = Number.POSITIVE_INFINITY
+    for (const lane of this.#lanes) {
+      if (lane.head) soonest = Math.min(soonest, spentAt(lane.head.quota, lane.rule))
+    }
+    const waitMs = Math.max(1, Math.ceil(soonest - now))
+    if (!this.#warned) {
+      this.#warned = true
+      this.#warn(
+        `edgeio rateLimit: MemoryStore is full (maxKeys = ${this.#maxKeys}, every key still counting); ` +
+          `requests under new keys are refused until a key is spent (the next in ${waitMs} ms). ` +
+          'Raise maxKeys, or key on something clients cannot mint. Logged once per store.'
+      )
+    }
+    return {
+      allowed: false,
+      limit: rule.algorithm === 'sliding-window' ? rule.limit : rule.capacity,
+      remaining: 0,
+      resetMs: waitMs,
+      retryAfterMs: waitMs,
+    }
   }
 }
 

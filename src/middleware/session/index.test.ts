@@ -1,6 +1,13 @@
+import fc from 'fast-check'
 import { Hono } from 'hono'
 import { describe, expect, test } from 'vitest'
-import { MemorySessionStore, type SessionOptions, session } from './index.ts'
+import {
+  KVRevocationStore,
+  MemoryRevocationStore,
+  MemorySessionStore,
+  type SessionOptions,
+  session,
+} from './index.ts'
 import { seal, unseal } from './seal.ts'
 
 const SECRET = 'a'.repeat(32)
@@ -80,9 +87,12 @@ describe('session middleware', () => {
     const app = counter({ maxAge: 1 })
     const first = await app.request('/visit')
     const tampered = `${cookieOf(first).slice(0, -3)}abc`
-    const foreign = `edgeio.session=${await seal({ exp: Date.now() + 1e6, data: { visits: 99 } }, 'c'.repeat(32), 'edgeio.session')}`
-    const expired = `edgeio.session=${await seal({ exp: Date.now() - 1, data: { visits: 99 } }, SECRET, 'edgeio.session')}`
-    for (const cookie of [tampered, foreign, expired, 'edgeio.session=garbage']) {
+    const sealed = { id: 'x', iat: Date.now(), data: { visits: 99 } }
+    const foreign = `edgeio.session=${await seal({ ...sealed, exp: Date.now() + 1e6 }, 'c'.repeat(32), 'edgeio.session')}`
+    const expired = `edgeio.session=${await seal({ ...sealed, exp: Date.now() - 1 }, SECRET, 'edgeio.session')}`
+    // Sealed by us, but with no id to revoke it by (the format before revocation): refused.
+    const unrevocable = `edgeio.session=${await seal({ exp: Date.now() + 1e6, data: { visits: 99 } }, SECRET, 'edgeio.session')}`
+    for (const cookie of [tampered, foreign, expired, unrevocable, 'edgeio.session=garbage']) {
       const res = await app.request('/visit', { headers: { cookie } })
       expect(await res.json()).toEqual({ visits: 1, isNew: true })
     }
@@ -123,6 +133,159 @@ describe('session middleware', () => {
   test('short secrets are refused', () => {
     expect(() => session({ secrets: 'short' })).toThrow(RangeError)
     expect(() => session({ secrets: [] })).toThrow(RangeError)
+  })
+})
+
+describe('session revocation (cookie sessions)', () => {
+  test('destroy revokes every copy of the cookie, not only the one sent back', async () => {
+    const app = counter()
+    const first = await app.request('/visit')
+    const copy = cookieOf(first) // what a thief would have kept
+    const second = await app.request('/visit', { headers: { cookie: copy } })
+    expect(await second.json()).toEqual({ visits: 2, isNew: false })
+    await app.request('/destroy', { headers: { cookie: cookieOf(second) } })
+    for (const cookie of [copy, cookieOf(second)]) {
+      const replay = await app.request('/peek', { headers: { cookie } })
+      expect(await replay.json()).toEqual({})
+    }
+    // A copy saved after the browser's (a later Max-Age) is revoked as well.
+    const again = await app.request('/visit')
+    const later = await app.request('/visit', { headers: { cookie: cookieOf(again) } })
+    await app.request('/destroy', { headers: { cookie: cookieOf(again) } })
+    expect(
+      await (await app.request('/peek', { headers: { cookie: cookieOf(later) } })).json()
+    ).toEqual({})
+  })
+
+  test('regenerate (log-in) revokes the old id: the cookie from before no longer opens', async () => {
+    const revocations = new MemoryRevocationStore()
+    const app = counter({ revocations })
+    const before = await app.request('/visit')
+    const after = await app.request('/regenerate', { headers: { cookie: cookieOf(before) } })
+    expect(revocations.size).toBe(1)
+    expect(
+      await (await app.request('/peek', { headers: { cookie: cookieOf(before) } })).json()
+    ).toEqual({})
+    expect(
+      await (await app.request('/peek', { headers: { cookie: cookieOf(after) } })).json()
+    ).toEqual({ visits: 1 })
+  })
+
+  test('data set after destroy starts a new session under a new id', async () => {
+    const app = new Hono()
+      .use(session({ secrets: SECRET, secure: false }))
+      .get('/visit', (c) => {
+        c.get('session').set('n', 1)
+        return c.body(null, 204)
+      })
+      .get('/switch', (c) => {
+        c.get('session').destroy()
+        c.get('session').set('n', 2)
+        return c.body(null, 204)
+      })
+      .get('/n', (c) => c.json(c.get('session').get('n') ?? null))
+    const first = await app.request('/visit')
+    const switched = await app.request('/switch', { headers: { cookie: cookieOf(first) } })
+    expect(
+      await (await app.request('/n', { headers: { cookie: cookieOf(first) } })).json()
+    ).toBeNull()
+    expect(
+      await (await app.request('/n', { headers: { cookie: cookieOf(switched) } })).json()
+    ).toBe(2)
+  })
+
+  test('revocations: false keeps the old behaviour (a copy works until it expires)', async () => {
+    const app = counter({ revocations: false })
+    const first = await app.request('/visit')
+    await app.request('/destroy', { headers: { cookie: cookieOf(first) } })
+    expect(
+      await (await app.request('/peek', { headers: { cookie: cookieOf(first) } })).json()
+    ).toEqual({ visits: 1 })
+  })
+
+  test('a shared store (a function, per request) is consulted and written', async () => {
+    const kv = new Map<string, string>()
+    const store = new KVRevocationStore({
+      get: async (key) => (kv.has(key) ? JSON.parse(kv.get(key) as string) : null),
+      put: async (key, value) => void kv.set(key, value),
+      delete: async (key) => void kv.delete(key),
+    })
+    const app = counter({ revocations: () => store })
+    const first = await app.request('/visit')
+    await app.request('/destroy', { headers: { cookie: cookieOf(first) } })
+    expect([...kv.keys()]).toEqual([expect.stringMatching(/^revoked-session:[\w-]{22}$/)])
+    expect(
+      await (await app.request('/peek', { headers: { cookie: cookieOf(first) } })).json()
+    ).toEqual({})
+  })
+
+  test('the memory store stays bounded and never lets a revoked id back in', () => {
+    let now = 1_000
+    const warnings: string[] = []
+    const store = new MemoryRevocationStore({
+      maxEntries: 4,
+      now: () => now,
+      warn: (m) => warnings.push(m),
+    })
+    const day = 86_400_000
+    store.revoke('short-1', 50, now + 1)
+    store.revoke('short-2', 51, now + 1)
+    store.revoke('s0', 100, now + day)
+    store.revoke('s1', 101, now + day)
+    expect(store.size).toBe(4)
+    // Full: the expired revocations go first, and that frees half: no cut-off.
+    now += 2
+    store.revoke('s2', 102, now + day)
+    expect(store.cutOff).toBe(Number.NEGATIVE_INFINITY)
+    expect(store.size).toBe(3)
+    store.revoke('s3', 103, now + day)
+    expect(warnings).toEqual([])
+    // Full of live revocations: the oldest half folds into a cut-off at their latest iat.
+    store.revoke('s4', 500, now + day)
+    expect(store.cutOff).toBe(101)
+    expect(store.size).toBe(3)
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(/4 revocations held/)
+    for (const [id, iat] of [
+      ['s0', 100],
+      ['s1', 101],
+      ['s2', 102],
+      ['s3', 103],
+      ['s4', 500],
+    ] as const) {
+      expect(store.isRevoked(id, iat)).toBe(true)
+    }
+    expect(store.isRevoked('never-revoked', 101)).toBe(true) // collateral: issued before the cut-off
+    expect(store.isRevoked('never-revoked', 102)).toBe(false)
+  })
+  test('property: whatever fills the memory store, a revoked id stays revoked and memory ≤ maxEntries', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 2, max: 8 }),
+        fc.array(
+          fc.record({
+            gap: fc.integer({ min: 0, max: 50 }),
+            age: fc.integer({ min: 0, max: 200 }),
+            life: fc.integer({ min: 1, max: 300 }),
+          }),
+          { maxLength: 200 }
+        ),
+        (maxEntries, ops) => {
+          let now = 10_000
+          const store = new MemoryRevocationStore({ maxEntries, now: () => now, warn: () => {} })
+          const revoked: { id: string; iat: number; until: number }[] = []
+          ops.forEach(({ gap, age, life }, i) => {
+            now += gap
+            const entry = { id: `s${i}`, iat: now - age, until: now + life }
+            store.revoke(entry.id, entry.iat, entry.until)
+            revoked.push(entry)
+            expect(store.size).toBeLessThanOrEqual(maxEntries)
+            for (const r of revoked)
+              if (r.until > now) expect(store.isRevoked(r.id, r.iat)).toBe(true)
+          })
+        }
+      )
+    )
   })
 })
 

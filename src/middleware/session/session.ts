@@ -53,10 +53,15 @@ export class Session {
     this.#changed = true
   }
 
-  /** Empties the session and removes its cookie (and its stored copy). */
+  /**
+   * Empties the session and removes its cookie, revoking it: its stored copy is deleted, or
+   * (cookie sessions) its id is recorded as revoked, so no copy of the cookie opens again.
+   * Data set afterwards starts a new session, under a new id.
+   */
   destroy(): void {
     this.#data = {}
     this.#destroyed = true
+    this.#regenerated = true
   }
 
   get changed(): boolean {
