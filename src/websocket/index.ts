@@ -2,7 +2,17 @@ import type { Context, MiddlewareHandler } from 'hono'
 import type { UpgradeWebSocket, WSContext, WSEvents, WSMessageReceive } from 'hono/ws'
 
 export interface WebSocketOptions {
-  /** Largest message accepted, in bytes; a bigger one closes the socket with 1009. Default 1 MiB. */
+  /**
+   * Largest message accepted, in bytes; a bigger one closes the socket with 1009. Default 1 MiB.
+   *
+   * On Node a frame over the adapter's `maxWebSocketPayload` (default 1 MiB) is refused
+   * before it is buffered. On Deno it is checked only once the message has arrived whole:
+   * `Deno.upgradeWebSocket` (Deno 2.9.6) offers no size option, and Deno itself receives any
+   * message up to 64 MiB (a bigger one closes the connection without a close frame, 1006).
+   * Measured: one 63 MiB message raises a Deno server's RSS by ~128 MiB at its peak before
+   * its 1009 (38 → 166 MiB; four at once 42 → 385 MiB), so budget up to ~128 MiB per open
+   * socket on Deno, or put a proxy with a frame limit in front.
+   */
   maxMessageBytes?: number
   /**
    * A socket that receives nothing (no message, no pong) for this long is closed with 1001
