@@ -3,15 +3,21 @@
  * disconnect signal are used as they are) and adds what it lacks: `waitUntil`, the
  * lifecycle hooks and a graceful shutdown on SIGTERM/SIGINT.
  */
-import type { Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type { Server, ServerResponse } from 'node:http'
+import type { AddressInfo, Socket } from 'node:net'
 import { createAdaptorServer, type HttpBindings, upgradeWebSocket } from '@hono/node-server'
 import type { Env } from 'hono'
 import type { WebSocketServer } from 'ws'
 import type { Servable, ServeOptions, ServerHandle } from '../src/index.ts'
 import type { Listener } from '../src/internal.ts'
 import {
+  BodyTimeout,
+  DEFAULT_BODY_TIMEOUT_MS,
+  DEFAULT_HEADERS_TIMEOUT_MS,
   DEFAULT_PORT,
+  describeRequest,
+  handleUnhandledRejections,
   InFlight,
   lazyMiddleware,
   REMOTE_ADDRESS,
@@ -22,6 +28,7 @@ import {
   shutdownControl,
   toService,
   WaitUntilTracker,
+  withBodyTimeout,
 } from '../src/internal.ts'
 import { DeferredWebSocketServer } from './deferred-websocket-server.ts'
 
@@ -33,6 +40,17 @@ setWebSocketUpgrader(upgradeWebSocket)
 setStaticServer(({ root }) =>
   lazyMiddleware(async () => (await import('@hono/node-server/serve-static')).serveStatic({ root }))
 )
+
+/** The request each handler run serves, for the log line of an unhandled rejection. */
+const requestContext = new AsyncLocalStorage<Request>()
+
+/**
+ * During a drain, a connection that carried no request since the drain began and stayed
+ * quiet (no byte read, no answer pending) for this long is closed. Connections that carry a
+ * request are closed by that request's `Connection: close` answer instead, so a client
+ * that keeps sending is never cut off between its requests.
+ */
+const DRAIN_QUIET_MS = 250
 
 /** `env` defaults to `process.env`; each request's `c.env` adds `incoming` and `outgoing`. */
 export interface NodeServeOptions extends ServeOptions {
@@ -86,19 +104,50 @@ export async function serve<E extends Env>(
   Object.setPrototypeOf(RequestEnv.prototype, env)
   const hostname = options.hostname ?? '127.0.0.1'
   const port = options.port ?? Number(process.env.PORT ?? DEFAULT_PORT)
+  const bodyTimeout = options.bodyTimeout ?? DEFAULT_BODY_TIMEOUT_MS
+  const headersTimeout = options.headersTimeout ?? DEFAULT_HEADERS_TIMEOUT_MS
+  // Each handler run is bound to its request (AsyncLocalStorage), so that a rejection
+  // nobody handled can be logged with the request it came from.
+  const dispatch = (request: Request, env: object) => service.fetch(request, env, tracker)
+  // Set once the drain has begun: every answer from then on closes its connection.
+  let draining = false
+  // Connections that carried a request since the drain began: their answer closes them.
+  const servedWhileDraining = new WeakSet<Socket>()
 
   await service.startup()
   const server = createAdaptorServer({
+    // A request without Host is built on this name rather than refused with an empty 400,
+    // so that edgeio answers it (hostProblem) with the JSON error shape.
+    hostname,
     fetch: (request, bindings) => {
       const { incoming, outgoing } = bindings as HttpBindings
+      // Duplicate, empty or missing Host: 400 as on Deno and workerd (see hostProblem).
+      const badHost = hostProblem(incoming.rawHeaders)
+      if (badHost !== undefined) {
+        if (outgoing !== undefined) outgoing.shouldKeepAlive = false
+        return Response.json({ error: `Bad Request: ${badHost}` }, { status: 400 })
+      }
+      if (draining) servedWhileDraining.add(incoming.socket)
       if (outgoing === undefined) {
         // A WebSocket upgrade: @hono/node-server reads its own env object back afterwards,
         // so that object itself must be c.env.
         Object.setPrototypeOf(bindings, env)
-        return requests.track(service.fetch(request, bindings, tracker))
+        return requests.track(requestContext.run(request, dispatch, request, bindings))
+      }
+      if (draining) outgoing.shouldKeepAlive = false
+      // A body still arriving is read under an inactivity timeout (slow or stalled clients).
+      let guard: BodyTimeout | undefined
+      if (
+        bodyTimeout > 0 &&
+        !incoming.complete &&
+        request.method !== 'GET' &&
+        request.method !== 'HEAD'
+      ) {
+        guard = new BodyTimeout(bodyTimeout)
+        request = withBodyTimeout(request, guard, false)
       }
       const response = requests.track(
-        service.fetch(request, new RequestEnv(bindings as HttpBindings), tracker)
+        requestContext.run(request, dispatch, request, new RequestEnv(bindings as HttpBindings))
       )
       if (incoming.readableEnded || request.method === 'GET' || request.method === 'HEAD') {
         return response
@@ -107,8 +156,22 @@ export async function serve<E extends Env>(
       // client may still be sending, so this connection cannot carry another request.
       return Promise.resolve(response).then((res) => {
         if (!incoming.readableEnded) outgoing.shouldKeepAlive = false
+        if (guard?.timedOut) {
+          // The handler saw an incomplete body, whatever it answered: 408, then close.
+          res.body?.cancel().catch(() => {})
+          return guard.response()
+        }
         return res
       })
+    },
+    serverOptions: {
+      // Node's own refusal of a Host-less HTTP/1.1 request is an empty 400; edgeio answers
+      // it (hostProblem, HTTP/1.0 included) with the JSON error shape instead.
+      requireHostHeader: false,
+      headersTimeout,
+      // Node checks its header and request timeouts on this interval (default 30 s, which
+      // would let a 30 s timeout run to 60 s).
+      connectionsCheckingInterval: Math.min(1_000, Math.max(10, Math.floor(headersTimeout / 10))),
     },
     // ws refuses frames over maxPayload before buffering them (1009).
     websocket: {
@@ -117,6 +180,16 @@ export async function serve<E extends Env>(
       ) as unknown as WebSocketServer,
     },
   }) as Server
+  // Node's requestTimeout (the whole request, 300 s by default) must not be below it.
+  if (server.requestTimeout > 0 && server.requestTimeout < headersTimeout) {
+    server.requestTimeout = headersTimeout
+  }
+  // Every open connection, to find the answers in progress when the drain begins.
+  const sockets = new Set<Socket>()
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  })
   try {
     await listen(server, port, hostname)
   } catch (error) {
@@ -127,13 +200,36 @@ export async function serve<E extends Env>(
   const listener: Listener = {
     close: () =>
       new Promise<void>((resolve) => {
+        draining = true
+        // Answers not started yet say `Connection: close` and end their connection.
+        for (const socket of sockets) {
+          const response = (socket as Socket & { _httpMessage?: ServerResponse | null })
+            ._httpMessage
+          if (response && !response.headersSent) response.shouldKeepAlive = false
+        }
         // A keep-alive connection whose last response is done goes idle but stays open
-        // until keepAliveTimeout; sweep idle ones away until every connection is gone.
-        const sweep = setInterval(() => server.closeIdleConnections(), 10)
+        // until keepAliveTimeout. Closing it at once (as http.Server.close() does) resets
+        // a request the client is sending on it at that moment: close it only once it has
+        // stayed quiet for DRAIN_QUIET_MS; a request arriving first is answered and closes it.
+        const lastRead = new Map<Socket, number>()
+        const sweep = setInterval(() => {
+          for (const socket of sockets) {
+            const response = (socket as Socket & { _httpMessage?: ServerResponse | null })
+              ._httpMessage
+            const busy = (response && !response.writableFinished) || servedWhileDraining.has(socket)
+            const quiet = !busy && lastRead.get(socket) === socket.bytesRead
+            if (quiet) socket.destroy()
+            else lastRead.set(socket, busy ? -1 : socket.bytesRead)
+          }
+        }, DRAIN_QUIET_MS)
+        // Stop listening; the callback runs once every connection has ended. Without the
+        // immediate closeIdleConnections() http.Server.close() makes first.
+        server.closeIdleConnections = () => {}
         server.close(() => {
           clearInterval(sweep)
           resolve()
         })
+        Reflect.deleteProperty(server, 'closeIdleConnections')
       }),
     // Destroying the sockets makes @hono/node-server abort each open request's signal.
     abort: () => server.closeAllConnections(),
@@ -143,6 +239,16 @@ export async function serve<E extends Env>(
     removeSignalListener: (signal, listener) => process.off(signal, listener),
     exit: (code) => process.exit(code),
   })
+  // A rejection nobody handled is logged, not fatal (unless the service asked to exit).
+  const stopHandlingRejections = handleUnhandledRejections(options.unhandledRejection ?? 'log', {
+    install: (listener) => process.on('unhandledRejection', listener),
+    uninstall: (listener) => process.off('unhandledRejection', listener),
+    currentRequest: () => {
+      const request = requestContext.getStore()
+      return request && describeRequest(request)
+    },
+    exit: (code) => process.exit(code),
+  })
 
   const address = server.address() as AddressInfo
   return {
@@ -150,8 +256,26 @@ export async function serve<E extends Env>(
     port: address.port,
     url: serverUrl(hostname, address.port),
     waitUntil: tracker,
-    close,
+    close: () => close().finally(stopHandlingRejections),
   }
+}
+
+/**
+ * Why a request's `Host` is unusable, or undefined when there is exactly one, non-empty.
+ * Node's parser passes a repeated `Host` (`incoming.headers.host` keeps the first, the
+ * request's Headers join both), and @hono/node-server answers a missing one with an empty
+ * 400; Deno refuses a duplicate and workerd both. One pass over the raw header names,
+ * ~30 ns for a dozen headers (the name test is a length check first).
+ */
+function hostProblem(rawHeaders: readonly string[]): string | undefined {
+  let host: string | undefined
+  for (let i = 0; i < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i] as string
+    if (name.length !== 4 || name.toLowerCase() !== 'host') continue
+    if (host !== undefined) return 'duplicate Host header'
+    host = rawHeaders[i + 1] as string
+  }
+  return host ? undefined : 'missing Host header'
 }
 
 function listen(server: Server, port: number, hostname: string): Promise<void> {

@@ -6,16 +6,15 @@
 
 import type { MiddlewareHandler } from 'hono'
 import { Hono } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { getCookie, setCookie } from 'hono/cookie'
 import { csrf } from 'hono/csrf'
 import { HTTPException } from 'hono/http-exception'
-import { stream, streamSSE } from 'hono/streaming'
 import { timingSafeEqual } from 'hono/utils/buffer'
 import { validator } from 'hono/validator'
 import {
   Broadcast,
   bearerIdentity,
+  bodyLimit,
   ConnectionRefusedError,
   clientAddress,
   coalesce,
@@ -42,6 +41,8 @@ import {
   serveStatic,
   session,
   sessionIdentity,
+  stream,
+  streamSSE,
   tokenTable,
   upgradeWebSocket,
 } from '../src/index.ts'
@@ -72,10 +73,14 @@ export type Bindings = {
 // session() runs on every route (app.use below), so its variable is part of the app's type.
 type AppEnv = { Bindings: Bindings; Variables: SessionVariables }
 
-/** Largest request body accepted, enforced while the body streams in. */
+/**
+ * Largest body of the note, form and hash routes, enforced while the body streams in.
+ * Every other route has the service's default (1 MiB: `POST /login`, `POST /queue/jobs`).
+ */
 export const MAX_BODY_BYTES = 64 * 1024
 
 export const app = new Hono<AppEnv>()
+/** Request bodies: 1 MiB at most (the default maxBodyBytes), unless a route says otherwise. */
 export const service = new Service(app)
 
 // ---- lifecycle --------------------------------------------------------------------------
@@ -129,10 +134,8 @@ function sessionSecret(env: Bindings | undefined): string {
   return ephemeralSecret
 }
 
-const limitBody = bodyLimit({
-  maxSize: MAX_BODY_BYTES,
-  onError: (c) => c.json({ error: `Payload Too Large: the limit is ${MAX_BODY_BYTES} bytes` }, 413),
-})
+/** Lowers a route's body limit to 64 KiB (413: `Payload Too Large: the limit is 65536 bytes`). */
+const limitBody = bodyLimit({ maxBytes: MAX_BODY_BYTES })
 
 app.use(accessLog())
 app.use(
@@ -346,6 +349,22 @@ app.get('/stream', (c) => {
   })
 })
 
+/**
+ * Sends `?n` chunks (default 3), then fails: edgeio's stream() errors the body, so the
+ * client sees the transfer aborted (no final chunk) rather than a complete 200.
+ */
+app.get('/stream/broken', (c) => {
+  const count = Math.min(Number(c.req.query('n') ?? 3) || 0, 100)
+  c.header('Content-Type', 'text/plain; charset=utf-8')
+  return stream(c, async (out) => {
+    for (let i = 1; i <= count; i++) {
+      await out.write(`chunk ${i}\n`)
+      await out.sleep(5)
+    }
+    throw new Error('deliberate failure part-way through a stream')
+  })
+})
+
 // ---- background work with waitUntil -----------------------------------------------------
 
 const jobs = new Map<string, 'running' | 'done'>()
@@ -370,6 +389,16 @@ app.get('/jobs/:id', (c) => {
 })
 
 // ---- slow and long-polling requests (client disconnects, graceful shutdown) -------------
+
+/**
+ * A bug on purpose: a promise rejected with nobody to handle it. Served by edgeio it is
+ * logged (with this request's method and path) and the process serves on, as on Workers.
+ */
+app.get('/fault/stray-rejection', async (c) => {
+  await null
+  void Promise.reject(new Error('stray rejection from /fault/stray-rejection'))
+  return c.text('answered; the stray rejection is in the log')
+})
 
 app.get('/slow', async (c) => {
   const ms = Math.min(Number(c.req.query('ms') ?? 100) || 0, 30_000)
@@ -507,9 +536,10 @@ app.get('/live', (c) =>
  * the primary refuses the connection it fails over to ECHO_FALLBACK_PORT (unless
  * `?primary-only`): a refusal is a typed ConnectionRefusedError on every runtime. `?tls`
  * goes to the TLS echo service instead. The connection closes when the client leaves, or
- * after `?deadline=ms` (for runtimes that are not told when the client leaves).
+ * after `?deadline=ms` (for runtimes that are not told when the client leaves). The body
+ * streams through without being held, so the route lifts the service's 1 MiB body limit.
  */
-app.post('/pipe', async (c) => {
+app.post('/pipe', bodyLimit({ maxBytes: Number.POSITIVE_INFINITY }), async (c) => {
   const env = c.env as Bindings | undefined
   const tls = c.req.query('tls') !== undefined
   const hostname = tls ? (env?.ECHO_TLS_HOST ?? 'localhost') : (env?.ECHO_HOST ?? '127.0.0.1')
@@ -555,16 +585,14 @@ app.post('/pipe', async (c) => {
 
 // ---- load shaping: rate limit and a cancelling deadline ---------------------------------
 
-/** Three requests a minute per API key (or per client address without one). */
-app.get(
-  '/limited',
-  rateLimit({
-    limit: 3,
-    windowMs: 60_000,
-    key: (c) => c.req.header('x-api-key') ?? clientAddress(c),
-  }),
-  (c) => c.json({ ok: true })
-)
+/**
+ * Three requests a minute per client address: the socket's peer on Node and Deno,
+ * CF-Connecting-IP on Workers (rateLimit's default key). Never a header the client writes
+ * (an API key it can mint, X-Forwarded-For) unless verified: a new value would be a new
+ * quota. Behind your own proxies, pass `trustProxy`; for users, key on the identity after
+ * authentication (`key: (c) => identity(c)`).
+ */
+app.get('/limited', rateLimit({ limit: 3, windowMs: 60_000 }), (c) => c.json({ ok: true }))
 
 /** An expensive render: two at a time, two more may wait, the rest are told to retry. */
 app.get('/render/:id', concurrencyLimit({ max: 2, maxWaiting: 2, retryAfter: 2 }), async (c) => {

@@ -3,7 +3,13 @@ export type { ClientAddressOptions } from './client-address.ts'
 export { clientAddress } from './client-address.ts'
 export * from './distributed/index.ts'
 export * from './executor/index.ts'
+export {
+  BodyTimeoutError,
+  DEFAULT_BODY_TIMEOUT_MS,
+  DEFAULT_HEADERS_TIMEOUT_MS,
+} from './lifecycle/body-timeout.ts'
 export { errorHandler, notFoundHandler } from './lifecycle/errors.ts'
+export type { UnhandledRejectionMode } from './lifecycle/rejections.ts'
 export type { ServeOptions, ServerHandle } from './lifecycle/serve.ts'
 export { DEFAULT_PORT, DEFAULT_SHUTDOWN_TIMEOUT_MS } from './lifecycle/serve.ts'
 export type {
@@ -11,6 +17,7 @@ export type {
   FetchHandler,
   Hook,
   Servable,
+  ServiceOptions,
   ServiceState,
 } from './lifecycle/service.ts'
 export { Service } from './lifecycle/service.ts'
@@ -20,6 +27,8 @@ export type { Connection, ConnectOptions } from './net/connection.ts'
 export { ConnectionRefusedError, openConnection } from './net/connection.ts'
 export type { AssetsBinding, ServeStaticOptions } from './static/index.ts'
 export { serveAssets, serveStatic } from './static/index.ts'
+export type { SSEMessage, SSEStreamingApi, StreamingApi } from './streaming/index.ts'
+export { stream, streamSSE, streamText } from './streaming/index.ts'
 export * from './sync/index.ts'
 export * from './tasks/index.ts'
 export type { WebSocketOptions } from './websocket/index.ts'

@@ -30,7 +30,15 @@ export {
   unwrapOutcome,
 } from './executor/protocol.ts'
 export { lazyMiddleware } from './lazy-middleware.ts'
+export {
+  BodyTimeout,
+  DEFAULT_BODY_TIMEOUT_MS,
+  DEFAULT_HEADERS_TIMEOUT_MS,
+  withBodyTimeout,
+} from './lifecycle/body-timeout.ts'
 export { InFlight } from './lifecycle/in-flight.ts'
+export type { RejectionRuntime } from './lifecycle/rejections.ts'
+export { describeRequest, handleUnhandledRejections } from './lifecycle/rejections.ts'
 export type { ProcessControl } from './lifecycle/serve.ts'
 export { DEFAULT_PORT, serverUrl, shutdownControl } from './lifecycle/serve.ts'
 export { toService } from './lifecycle/service.ts'

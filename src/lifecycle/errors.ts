@@ -1,8 +1,10 @@
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
+import { bodyLimitError } from './body-limit.ts'
 
 /**
- * `app.onError` handler answering JSON: an `HTTPException` keeps its status and message
+ * `app.onError` handler answering JSON: a request whose body was refused over its limit
+ * gets a 413 (see `bodyLimit()`), an `HTTPException` keeps its status and message
  * (or its own response), the request's own abort coming back (client gone, deadline
  * passed) is answered without a log line, and anything else becomes a 500 whose body says
  * nothing about the cause — the error and its stack go to the log, not to the client.
@@ -13,6 +15,10 @@ import { HTTPException } from 'hono/http-exception'
  * ```
  */
 export function errorHandler(error: Error, c: Context): Response {
+  // A body refused over its limit is a 413, whatever a parser made of the failed read on
+  // the way here (Hono's validator turns it into a 400 "Malformed JSON").
+  const tooLarge = bodyLimitError(c.req.raw)
+  if (tooLarge) return c.json({ error: tooLarge.message }, 413)
   if (error instanceof HTTPException) {
     if (error.res) return error.getResponse()
     return c.json({ error: error.message || statusText(error.status) }, error.status)

@@ -1,4 +1,5 @@
 import type { Env } from 'hono'
+import type { UnhandledRejectionMode } from './rejections.ts'
 import { gracefulShutdown, onTermination, type ShutdownOptions } from './shutdown.ts'
 import type { WaitUntilTracker } from './wait-until.ts'
 
@@ -14,6 +15,24 @@ export interface ServeOptions {
   env?: object
   /** Shut down gracefully on SIGTERM and SIGINT, then exit. Default `true`. */
   signals?: boolean
+  /**
+   * A promise rejection nobody handled: `'log'` writes it (with the request's method and
+   * path where known) and serves on, as Workers does; `'exit'` logs it, then exits with
+   * code 1. Default `'log'`. Installed when serving starts, removed on `close()`.
+   */
+  unhandledRejection?: UnhandledRejectionMode
+  /**
+   * Longest wait, in ms, for a request's head (request line and headers) once a connection
+   * is open or between keep-alive requests; answered 408 and closed. Default 30 s. Node only:
+   * `Deno.serve` offers no way to bound it (a partial head was held over 65 s, Deno 2.9.6).
+   */
+  headersTimeout?: number
+  /**
+   * Longest wait, in ms, for the next chunk of a request body while the handler reads it;
+   * then the body fails with `BodyTimeoutError`, the answer is 408 and the connection is
+   * closed. `0` turns it off. Default 30 s.
+   */
+  bodyTimeout?: number
 }
 
 /** What every server adapter returns. */

@@ -2,6 +2,7 @@ import type { Env, Hono } from 'hono'
 import type { Executor, ExecutorFactory, ExecutorOptions } from '../executor/executor.ts'
 import { ManagedExecutor } from '../executor/managed.ts'
 import type { TaskModule, TaskSource } from '../executor/tasks.ts'
+import { checkLimit, DEFAULT_MAX_BODY_BYTES, limitRequestBody } from './body-limit.ts'
 
 /** A startup, shutdown or cleanup hook. It receives the service it belongs to. */
 export type Hook<E extends Env = Env> = (service: Service<E>) => void | Promise<void>
@@ -27,6 +28,17 @@ interface Step {
 /** The fetch signature every runtime calls: the one of Hono's `app.fetch`. */
 export type FetchHandler<E extends Env = Env> = Hono<E>['fetch']
 
+/** Options of a `Service`. */
+export interface ServiceOptions {
+  /**
+   * Largest request body any route reads, in bytes, unless a route's `bodyLimit()` raises
+   * or lowers it. Default 1 MiB (aiohttp's `client_max_size`); `Infinity` or `false`: none.
+   * Enforced while the body streams in, on every runtime: a body over it fails to read
+   * with a `PayloadTooLargeError`, which `errorHandler` answers with a 413.
+   */
+  maxBodyBytes?: number | false
+}
+
 /**
  * A Hono app plus its lifecycle, modelled on aiohttp's `on_startup`, `on_shutdown`,
  * `on_cleanup` and `cleanup_ctx`.
@@ -40,6 +52,9 @@ export type FetchHandler<E extends Env = Env> = Hono<E>['fetch']
  * The adapters drive it: Node and Deno run startup before listening and the rest on
  * SIGTERM/SIGINT; Workers run startup once per isolate on the first event (isolates are
  * evicted without notice, so shutdown and cleanup never run there).
+ *
+ * Every request body is limited to `maxBodyBytes` (default 1 MiB) while it streams in;
+ * `bodyLimit()` raises or lowers that per route.
  *
  * @example
  * ```ts
@@ -55,15 +70,38 @@ export type FetchHandler<E extends Env = Env> = Hono<E>['fetch']
 export class Service<E extends Env = Env> {
   readonly app: Hono<E>
   readonly fetch: FetchHandler<E>
+  /** The request body limit of every route without a `bodyLimit()` of its own, in bytes. */
+  readonly maxBodyBytes: number
   #steps: Step[] = []
   #shutdownHooks: Hook<E>[] = []
   #started = 0 // how many steps finished their startup
   #state: ServiceState = 'idle'
   #startup: Promise<void> | undefined
 
-  constructor(app: Hono<E>) {
+  constructor(app: Hono<E>, options: ServiceOptions = {}) {
     this.app = app
-    this.fetch = app.fetch
+    const limit = options.maxBodyBytes
+    this.maxBodyBytes =
+      limit === false
+        ? Number.POSITIVE_INFINITY
+        : checkLimit(limit ?? DEFAULT_MAX_BODY_BYTES, 'maxBodyBytes')
+    const maxBodyBytes = this.maxBodyBytes
+    const appFetch = app.fetch
+    // GET and HEAD, and bodies whose Content-Length is within the limit, go through as they
+    // are; only the other bodies get a counting wrapper (src/lifecycle/body-limit.ts).
+    this.fetch =
+      maxBodyBytes === Number.POSITIVE_INFINITY
+        ? appFetch
+        : (request, env, executionCtx) => {
+            const method = request.method
+            return appFetch(
+              method === 'GET' || method === 'HEAD'
+                ? request
+                : limitRequestBody(request, maxBodyBytes),
+              env,
+              executionCtx
+            )
+          }
   }
 
   get state(): ServiceState {

@@ -16,6 +16,13 @@ export {
   sessionIdentity,
   tokenTable,
 } from './auth/index.ts'
+export type { BodyLimitOptions } from './body-limit/index.ts'
+export {
+  bodyLimit,
+  bodyLimitError,
+  DEFAULT_MAX_BODY_BYTES,
+  PayloadTooLargeError,
+} from './body-limit/index.ts'
 export type { CoalesceOptions } from './coalesce/index.ts'
 export { coalesce } from './coalesce/index.ts'
 export type { ConcurrencyLimitOptions } from './concurrency-limit/index.ts'
@@ -34,14 +41,18 @@ export type {
 export { MemoryStore, rateLimit } from './rate-limit/index.ts'
 export type {
   KVNamespaceLike,
+  MemoryRevocationStoreOptions,
   MemorySessionStoreOptions,
   SessionData,
   SessionOptions,
+  SessionRevocationStore,
   SessionStore,
   SessionVariables,
 } from './session/index.ts'
 export {
+  KVRevocationStore,
   KVSessionStore,
+  MemoryRevocationStore,
   MemorySessionStore,
   Session,
   SessionTooLargeError,

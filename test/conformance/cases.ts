@@ -5,11 +5,14 @@
  */
 import { describe, expect, test } from 'vitest'
 import { seal, unseal } from '../../src/middleware/session/seal.ts'
+import { bodyLimitCases } from './body-limit-cases.ts'
 import { type Client, eventually, type Runtime, SESSION_SECRET } from './client.ts'
 import { distributedCases } from './distributed-cases.ts'
 import { executorCases } from './executor-cases.ts'
+import { fuzzCases } from './fuzz-cases.ts'
 import { parityCases } from './parity-cases.ts'
 import { queueCases } from './queue-cases.ts'
+import { robustnessCases } from './robustness-cases.ts'
 
 export interface ConformanceCase {
   name: string
@@ -82,6 +85,55 @@ async function openSocket(client: Client, path: string) {
     })
   })
   return { socket, messages, closed }
+}
+
+interface FromAddress {
+  status: number
+  headers: Headers
+  body: string
+}
+
+/** A loopback address (127.0.0.0/8) no other case or run uses, to stand for one client. */
+function uniqueAddress(): string {
+  const n = 1 + Math.floor(Math.random() * 0xfffffe)
+  return `127.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255}`
+}
+
+/**
+ * GETs `path` as the client at `address`. On Node and Deno the request really comes from
+ * it (a loopback source address: the server keys on the socket's peer); in workerd, whose
+ * client address is `CF-Connecting-IP` (set by Cloudflare's edge, by the test locally).
+ */
+async function getFrom(
+  client: Client,
+  address: string,
+  path: string,
+  headers: Record<string, string> = {}
+): Promise<FromAddress> {
+  if (client.runtime === 'workerd') {
+    const res = await client.fetch(path, { headers: { ...headers, 'cf-connecting-ip': address } })
+    return { status: res.status, headers: res.headers, body: await res.text() }
+  }
+  const { request } = await import('node:http')
+  return new Promise((resolve, reject) => {
+    const req = request(`${client.origin}${path}`, { localAddress: address, headers }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (chunk: string) => {
+        body += chunk
+      })
+      res.on('end', () => {
+        const out = new Headers()
+        for (const [name, value] of Object.entries(res.headers)) {
+          if (typeof value === 'string') out.set(name, value)
+        }
+        resolve({ status: res.statusCode ?? 0, headers: out, body })
+      })
+      res.on('error', reject)
+    })
+    req.on('error', reject)
+    req.end()
+  })
 }
 
 /** The `name=value` part of a response's session cookie, to send back. */
@@ -479,11 +531,18 @@ const httpCases: ConformanceCase[] = [
     },
   },
   {
-    name: 'rateLimit: 3 a minute per key, then 429 with Retry-After and RateLimit headers',
+    name: 'rateLimit: 3 a minute per client address, then 429 with Retry-After and RateLimit headers; minted keys change nothing',
     async run(client) {
-      const headers = { 'x-api-key': uniqueId(client.runtime) }
-      const responses: Response[] = []
-      for (let i = 0; i < 4; i++) responses.push(await client.fetch('/limited', { headers }))
+      const address = uniqueAddress()
+      const responses: FromAddress[] = []
+      for (let i = 0; i < 4; i++) {
+        // Each request mints a new API key and a new X-Forwarded-For: neither is the key.
+        const headers = {
+          'x-api-key': uniqueId(client.runtime),
+          'x-forwarded-for': uniqueAddress(),
+        }
+        responses.push(await getFrom(client, address, '/limited', headers))
+      }
       expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 429])
       expect(responses.map((r) => r.headers.get('ratelimit-remaining'))).toEqual([
         '2',
@@ -498,11 +557,9 @@ const httpCases: ConformanceCase[] = [
       const retryAfter = responses[3]?.headers.get('retry-after')
       expect(Number(retryAfter)).toBeGreaterThan(60)
       expect(responses[3]?.headers.get('ratelimit-reset')).toBe(retryAfter)
-      expect(await responses[3]?.json()).toEqual({ error: 'Too Many Requests' })
-      const other = await client.fetch('/limited', {
-        headers: { 'x-api-key': `${headers['x-api-key']}-b` },
-      })
-      expect(other.status).toBe(200)
+      expect(JSON.parse(responses[3]?.body ?? '')).toEqual({ error: 'Too Many Requests' })
+      // Another address has its own quota.
+      expect((await getFrom(client, uniqueAddress(), '/limited')).status).toBe(200)
     },
   },
   {
@@ -558,6 +615,34 @@ const httpCases: ConformanceCase[] = [
       const after = await client.fetch('/me', { headers: { cookie: sessionCookie(logout) } })
       expect(after.status).toBe(401)
       await after.body?.cancel()
+    },
+  },
+  {
+    name: 'sessions: after log-out, a copy of the cookie is refused too (revocation)',
+    async run(client) {
+      const cookie = await login(client, 'alice', 'wonderland')
+      const copy = cookie // what a thief, or a shared computer's cache, kept
+      const me = await client.fetch('/me', { headers: { cookie } })
+      expect(await me.json()).toMatchObject({ user: 'alice' })
+      const logout = await client.fetch('/logout', {
+        method: 'POST',
+        headers: { cookie, origin: client.origin },
+      })
+      expect(logout.status).toBe(204)
+      const replayed = await client.fetch('/me', { headers: { cookie: copy } })
+      expect(replayed.status).toBe(401)
+      await replayed.body?.cancel()
+      // Logging in again (with the revoked copy sent along) starts a new session that works.
+      const again = await client.fetch('/login', {
+        method: 'POST',
+        headers: { cookie: copy, origin: client.origin },
+        body: new URLSearchParams({ username: 'alice', password: 'wonderland' }),
+      })
+      expect(again.status).toBe(200)
+      await again.body?.cancel()
+      const fresh = await client.fetch('/me', { headers: { cookie: sessionCookie(again) } })
+      expect(await fresh.json()).toMatchObject({ user: 'alice' })
+      expect((await client.fetch('/me', { headers: { cookie: copy } })).status).toBe(401)
     },
   },
   {
@@ -836,6 +921,9 @@ export const cases: ConformanceCase[] = [
   ...executorCases,
   ...queueCases,
   ...distributedCases,
+  ...bodyLimitCases,
+  ...fuzzCases,
+  ...robustnessCases,
 ]
 
 /**
