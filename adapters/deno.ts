@@ -7,7 +7,6 @@
  * successful response too, so a handler cannot tell a disconnect from a completion, and
  * `info.completed` resolves even after a disconnect (both measured with Deno 2.9.6).
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Context, Env, MiddlewareHandler } from 'hono'
 import type { WSEvents } from 'hono/ws'
 import { createWebWorkerExecutor } from '../src/executor/index.ts'
@@ -17,7 +16,7 @@ import {
   BodyTimeout,
   DEFAULT_BODY_TIMEOUT_MS,
   DEFAULT_PORT,
-  describeRequest,
+  guardsBody,
   handleUnhandledRejections,
   InFlight,
   lazyMiddleware,
@@ -53,12 +52,6 @@ setWebSocketUpgrader(
   (limits) => ({ idleTimeout: limits.heartbeatMs > 0 ? limits.idleTimeoutMs / 1000 : 0 }),
   true
 )
-
-/**
- * The request each handler run serves, for the log line of an unhandled rejection
- * (node:async_hooks' AsyncLocalStorage follows async work in Deno 2.9.6 too, measured).
- */
-const requestContext = new AsyncLocalStorage<Request>()
 
 // edgeio's handler for unhandled rejections while a server runs (one at a time, see
 // handleUnhandledRejections).
@@ -197,27 +190,23 @@ export async function serve<E extends Env>(
   // The origin Deno gives a request that named none (set once the port is known).
   let inventedOrigin = 'http://localhost:0/'
   const bodyTimeout = options.bodyTimeout ?? DEFAULT_BODY_TIMEOUT_MS
-  // Each handler run is bound to its request (AsyncLocalStorage), so that a rejection
-  // nobody handled can be logged with the request it came from.
-  const dispatch = (request: Request, env: object) => service.fetch(request, env, tracker)
   function handle(
     request: Request,
     info: Deno.ServeHandlerInfo<Deno.NetAddr>
   ): Response | Promise<Response> {
-    // A body is read under an inactivity timeout (slow or stalled clients). Deno cannot
-    // tell whether a body has already arrived whole, so every request with one is guarded.
+    // A body is read under an inactivity timeout (slow or stalled clients): chunked and
+    // large ones (guardsBody); Deno cannot tell whether a body has already arrived whole.
     let guard: BodyTimeout | undefined
-    if (bodyTimeout > 0 && request.body !== null) {
+    if (
+      bodyTimeout > 0 &&
+      request.body !== null &&
+      guardsBody(request.headers.get('content-length'))
+    ) {
       guard = new BodyTimeout(bodyTimeout)
       request = withBodyTimeout(request, guard, true)
     }
     const response = requests.track(
-      requestContext.run(
-        request,
-        dispatch,
-        followForcedAbort(request, forced.signal),
-        requestEnv(env, info)
-      )
+      service.fetch(followForcedAbort(request, forced.signal), requestEnv(env, info), tracker)
     )
     if (guard === undefined) {
       if (response instanceof Promise) return response.then(closeIfDraining)
@@ -290,10 +279,9 @@ export async function serve<E extends Env>(
       rejectionListener = undefined
       globalThis.removeEventListener('unhandledrejection', onRejectionEvent)
     },
-    currentRequest: () => {
-      const request = requestContext.getStore()
-      return request && describeRequest(request)
-    },
+    // No request in the log line on Deno: AsyncLocalStorage (node:async_hooks) would follow
+    // it, but loading Deno's Node layer for it cost 4–10 ms of every start (measured).
+    currentRequest: () => undefined,
     exit: (code) => Deno.exit(code),
   })
 

@@ -4,7 +4,7 @@
  * lifecycle hooks and a graceful shutdown on SIGTERM/SIGINT.
  */
 import { AsyncLocalStorage } from 'node:async_hooks'
-import type { Server, ServerResponse } from 'node:http'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { createAdaptorServer, type HttpBindings, upgradeWebSocket } from '@hono/node-server'
 import type { Env } from 'hono'
@@ -17,6 +17,7 @@ import {
   DEFAULT_HEADERS_TIMEOUT_MS,
   DEFAULT_PORT,
   describeRequest,
+  guardsBody,
   handleUnhandledRejections,
   InFlight,
   lazyMiddleware,
@@ -135,7 +136,9 @@ export async function serve<E extends Env>(
         return requests.track(requestContext.run(request, dispatch, request, bindings))
       }
       if (draining) outgoing.shouldKeepAlive = false
-      // A body still arriving is read under an inactivity timeout (slow or stalled clients).
+      // A body still arriving is read under an inactivity timeout (slow or stalled clients):
+      // chunked and large ones through a guarding stream (a 408), small declared ones by
+      // the socket's own inactivity timeout (Node destroys a socket whose request stalls).
       let guard: BodyTimeout | undefined
       if (
         bodyTimeout > 0 &&
@@ -143,8 +146,13 @@ export async function serve<E extends Env>(
         request.method !== 'GET' &&
         request.method !== 'HEAD'
       ) {
-        guard = new BodyTimeout(bodyTimeout)
-        request = withBodyTimeout(request, guard, false)
+        if (guardsBody(incoming.headers['content-length'])) {
+          guard = new BodyTimeout(bodyTimeout)
+          request = withBodyTimeout(request, guard, false)
+        } else {
+          incoming.socket.setTimeout(bodyTimeout)
+          incoming.once('end', clearSocketTimeout)
+        }
       }
       const response = requests.track(
         requestContext.run(request, dispatch, request, new RequestEnv(bindings as HttpBindings))
@@ -276,6 +284,11 @@ function hostProblem(rawHeaders: readonly string[]): string | undefined {
     host = rawHeaders[i + 1] as string
   }
   return host ? undefined : 'missing Host header'
+}
+
+/** The body arrived whole: its socket no longer times out (keep-alive sets its own). */
+function clearSocketTimeout(this: IncomingMessage): void {
+  this.socket?.setTimeout(0)
 }
 
 function listen(server: Server, port: number, hostname: string): Promise<void> {

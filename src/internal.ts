@@ -34,6 +34,7 @@ export {
   BodyTimeout,
   DEFAULT_BODY_TIMEOUT_MS,
   DEFAULT_HEADERS_TIMEOUT_MS,
+  guardsBody,
   withBodyTimeout,
 } from './lifecycle/body-timeout.ts'
 export { InFlight } from './lifecycle/in-flight.ts'

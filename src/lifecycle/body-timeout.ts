@@ -6,6 +6,19 @@ export const DEFAULT_HEADERS_TIMEOUT_MS = 30_000
 export const DEFAULT_BODY_TIMEOUT_MS = 30_000
 
 /**
+ * Bodies declared at most this long are not wrapped in a guarding stream: they arrive in a
+ * packet or a few, and the wrapper (a Request copy and a stream per request) cost Node's
+ * POST /echo about 4× its CPU and held memory under load (bench/http). Node bounds them
+ * with its socket inactivity timeout instead; Deno leaves them to the client.
+ */
+export const SMALL_BODY_BYTES = 64 * 1024
+
+/** Whether a body declared `contentLength` long (`null`: chunked) gets the stream guard. */
+export function guardsBody(contentLength: string | null | undefined): boolean {
+  return contentLength == null || !(Number(contentLength) <= SMALL_BODY_BYTES)
+}
+
+/**
  * The client stopped sending its request body: nothing arrived for `bodyTimeout` ms while
  * the handler was waiting to read it. An `HTTPException` (408), so `errorHandler` and
  * Hono's default handler answer 408; the adapters answer 408 with `Connection: close`

@@ -30,7 +30,9 @@ export interface ServeOptions {
   /**
    * Longest wait, in ms, for the next chunk of a request body while the handler reads it;
    * then the body fails with `BodyTimeoutError`, the answer is 408 and the connection is
-   * closed. `0` turns it off. Default 30 s.
+   * closed. `0` turns it off. Default 30 s. Bodies declared at most 64 KiB long are not
+   * guarded this way (the per-request stream costs too much): on Node the connection is
+   * closed after this long without a byte, on Deno they are not bounded.
    */
   bodyTimeout?: number
 }

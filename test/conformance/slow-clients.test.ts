@@ -54,6 +54,30 @@ describe.each(['node', 'deno'] as const)('slow clients and stray rejections [%s]
     }
   })
 
+  // A small declared body skips the per-request guarding stream (its cost, see
+  // SMALL_BODY_BYTES); Node bounds it by the socket's inactivity timeout. Deno has no such
+  // timeout to give it: skipped there, as docs/limits.md says.
+  test.skipIf(runtime === 'deno')(
+    'a small Content-Length body that stops arriving has its connection closed',
+    async () => {
+      const server = await startServer(runtime, { BODY_TIMEOUT_MS: '200' })
+      try {
+        const host = new URL(server.url).host
+        const raw = await stalledRequest(
+          server.url,
+          `POST /hash HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/octet-stream\r\n` +
+            'Content-Length: 100\r\n\r\nhello'
+        )
+        console.log(`[${runtime}] stalled small body: closed after ${raw.length} bytes of answer`)
+        // The server serves on.
+        expect((await fetch(`${server.url}/slow?ms=0`)).status).toBe(200)
+      } finally {
+        server.child.kill('SIGTERM')
+        await server.exited
+      }
+    }
+  )
+
   // Deno.serve has no header-read timeout and no hook to add one: with Deno 2.9.6 a
   // partial request head, and a connection that sent nothing at all, were both still
   // open after 65 s.
@@ -73,13 +97,16 @@ describe.each(['node', 'deno'] as const)('slow clients and stray rejections [%s]
     }
   })
 
-  test('a stray rejection is logged with its request, and the server serves on', async () => {
+  test('a stray rejection is logged (with its request on Node), and the server serves on', async () => {
     const server = await startServer(runtime, {})
     try {
       expect((await fetch(`${server.url}/fault/stray-rejection`)).status).toBe(200)
       await eventually(async () =>
         expect(server.stderr()).toMatch(
-          /edgeio: unhandled promise rejection \(during GET \/fault\/stray-rejection\):[\s\S]*stray rejection/
+          runtime === 'node'
+            ? /edgeio: unhandled promise rejection \(during GET \/fault\/stray-rejection\):[\s\S]*stray rejection/
+            : // Deno's log line names no request (see adapters/deno.ts, currentRequest).
+              /edgeio: unhandled promise rejection:[\s\S]*stray rejection/
         )
       )
       expect((await fetch(`${server.url}/slow?ms=0`)).status).toBe(200)
