@@ -3,7 +3,6 @@
  * disconnect signal are used as they are) and adds what it lacks: `waitUntil`, the
  * lifecycle hooks and a graceful shutdown on SIGTERM/SIGINT.
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { AddressInfo, Socket } from 'node:net'
 import { createAdaptorServer, type HttpBindings, upgradeWebSocket } from '@hono/node-server'
@@ -16,7 +15,6 @@ import {
   DEFAULT_BODY_TIMEOUT_MS,
   DEFAULT_HEADERS_TIMEOUT_MS,
   DEFAULT_PORT,
-  describeRequest,
   guardsBody,
   handleUnhandledRejections,
   InFlight,
@@ -41,9 +39,6 @@ setWebSocketUpgrader(upgradeWebSocket)
 setStaticServer(({ root }) =>
   lazyMiddleware(async () => (await import('@hono/node-server/serve-static')).serveStatic({ root }))
 )
-
-/** The request each handler run serves, for the log line of an unhandled rejection. */
-const requestContext = new AsyncLocalStorage<Request>()
 
 /**
  * During a drain, a connection that carried no request since the drain began and stayed
@@ -107,9 +102,6 @@ export async function serve<E extends Env>(
   const port = options.port ?? Number(process.env.PORT ?? DEFAULT_PORT)
   const bodyTimeout = options.bodyTimeout ?? DEFAULT_BODY_TIMEOUT_MS
   const headersTimeout = options.headersTimeout ?? DEFAULT_HEADERS_TIMEOUT_MS
-  // Each handler run is bound to its request (AsyncLocalStorage), so that a rejection
-  // nobody handled can be logged with the request it came from.
-  const dispatch = (request: Request, env: object) => service.fetch(request, env, tracker)
   // Set once the drain has begun: every answer from then on closes its connection.
   let draining = false
   // Connections that carried a request since the drain began: their answer closes them.
@@ -133,7 +125,7 @@ export async function serve<E extends Env>(
         // A WebSocket upgrade: @hono/node-server reads its own env object back afterwards,
         // so that object itself must be c.env.
         Object.setPrototypeOf(bindings, env)
-        return requests.track(requestContext.run(request, dispatch, request, bindings))
+        return requests.track(service.fetch(request, bindings, tracker))
       }
       if (draining) outgoing.shouldKeepAlive = false
       // A body still arriving is read under an inactivity timeout (slow or stalled clients):
@@ -155,7 +147,7 @@ export async function serve<E extends Env>(
         }
       }
       const response = requests.track(
-        requestContext.run(request, dispatch, request, new RequestEnv(bindings as HttpBindings))
+        service.fetch(request, new RequestEnv(bindings as HttpBindings), tracker)
       )
       if (incoming.readableEnded || request.method === 'GET' || request.method === 'HEAD') {
         return response
@@ -251,10 +243,6 @@ export async function serve<E extends Env>(
   const stopHandlingRejections = handleUnhandledRejections(options.unhandledRejection ?? 'log', {
     install: (listener) => process.on('unhandledRejection', listener),
     uninstall: (listener) => process.off('unhandledRejection', listener),
-    currentRequest: () => {
-      const request = requestContext.getStore()
-      return request && describeRequest(request)
-    },
     exit: (code) => process.exit(code),
   })
 

@@ -39,7 +39,7 @@ export {
 } from './lifecycle/body-timeout.ts'
 export { InFlight } from './lifecycle/in-flight.ts'
 export type { RejectionRuntime } from './lifecycle/rejections.ts'
-export { describeRequest, handleUnhandledRejections } from './lifecycle/rejections.ts'
+export { handleUnhandledRejections } from './lifecycle/rejections.ts'
 export type { ProcessControl } from './lifecycle/serve.ts'
 export { DEFAULT_PORT, serverUrl, shutdownControl } from './lifecycle/serve.ts'
 export { toService } from './lifecycle/service.ts'
