@@ -215,12 +215,7 @@ export async function serve<E extends Env>(
       if (response instanceof Promise) return response.then(closeIfDraining)
       return draining ? closeIfDraining(response) : response
     }
-    return Promise.resolve(response).then((res) => {
-      if (!guard.timedOut) return closeIfDraining(res)
-      // The handler saw an incomplete body, whatever it answered: 408, then close.
-      res.body?.cancel().catch(() => {})
-      return guard.response()
-    })
+    return Promise.resolve(response).then((res) => closeIfDraining(guard.answer(res)))
   }
   // Set once the drain has begun: every answer from then on says `Connection: close`, so
   // that no client sends another request on a connection the shutdown is about to close.

@@ -156,12 +156,7 @@ export async function serve<E extends Env>(
       // client may still be sending, so this connection cannot carry another request.
       return Promise.resolve(response).then((res) => {
         if (!incoming.readableEnded) outgoing.shouldKeepAlive = false
-        if (guard?.timedOut) {
-          // The handler saw an incomplete body, whatever it answered: 408, then close.
-          res.body?.cancel().catch(() => {})
-          return guard.response()
-        }
-        return res
+        return guard === undefined ? res : guard.answer(res)
       })
     },
     serverOptions: {

@@ -12,6 +12,7 @@
  * it) fails with a `PayloadTooLargeError`, which `errorHandler` answers with a 413.
  */
 import { HTTPException } from 'hono/http-exception'
+import { replaceBody } from './replace-body.ts'
 
 /** The default limit of a `Service`: 1 MiB, as aiohttp's `client_max_size`. */
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024
@@ -129,13 +130,7 @@ function refuse(state: BodyLimitState): PayloadTooLargeError {
 function wrap(request: Request, state: BodyLimitState): Request {
   const source = request.body
   if (source === null) return request
-  // The signal is passed on explicitly: Deno's adapter gives the request a signal of its
-  // own (it also follows a forced shutdown), which the constructor would not copy.
-  const limited = new Request(request, {
-    body: countingBody(source, state),
-    duplex: 'half',
-    signal: request.signal,
-  } as RequestInit)
+  const limited = replaceBody(request, countingBody(source, state))
   states.set(limited, state)
   return limited
 }

@@ -1,4 +1,5 @@
 import { HTTPException } from 'hono/http-exception'
+import { replaceBody } from './replace-body.ts'
 
 /** Default longest wait for a complete request head (request line and headers). */
 export const DEFAULT_HEADERS_TIMEOUT_MS = 30_000
@@ -91,8 +92,14 @@ export class BodyTimeout {
     )
   }
 
-  /** The answer once the body timed out, whatever the handler returned. */
-  response(): Response {
+  /**
+   * The answer to send: the handler's, or, once the body timed out, a 408 with
+   * `Connection: close` whatever the handler made of the incomplete body (a validator
+   * turns a failed read into a 400).
+   */
+  answer(response: Response): Response {
+    if (!this.timedOut) return response
+    response.body?.cancel().catch(() => {})
     return new Response(
       JSON.stringify({ error: `Request Timeout: no request body data for ${this.#timeout} ms` }),
       {
@@ -114,13 +121,5 @@ export function withBodyTimeout(
   cancelSource: boolean
 ): Request {
   const body = request.body
-  if (body === null) return request
-  const init: RequestInit & { duplex: 'half' } = {
-    method: request.method,
-    headers: request.headers,
-    body: guard.wrap(body, cancelSource),
-    signal: request.signal,
-    duplex: 'half', // required with a stream body
-  }
-  return new Request(request.url, init)
+  return body === null ? request : replaceBody(request, guard.wrap(body, cancelSource))
 }
