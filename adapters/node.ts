@@ -198,8 +198,7 @@ export async function serve<E extends Env>(
         draining = true
         // Answers not started yet say `Connection: close` and end their connection.
         for (const socket of sockets) {
-          const response = (socket as Socket & { _httpMessage?: ServerResponse | null })
-            ._httpMessage
+          const response = currentResponse(socket)
           if (response && !response.headersSent) response.shouldKeepAlive = false
         }
         // A keep-alive connection whose last response is done goes idle but stays open
@@ -209,8 +208,7 @@ export async function serve<E extends Env>(
         const lastRead = new Map<Socket, number>()
         const sweep = setInterval(() => {
           for (const socket of sockets) {
-            const response = (socket as Socket & { _httpMessage?: ServerResponse | null })
-              ._httpMessage
+            const response = currentResponse(socket)
             const busy = (response && !response.writableFinished) || servedWhileDraining.has(socket)
             const quiet = !busy && lastRead.get(socket) === socket.bytesRead
             if (quiet) socket.destroy()
@@ -267,6 +265,11 @@ function hostProblem(rawHeaders: readonly string[]): string | undefined {
     host = rawHeaders[i + 1] as string
   }
   return host ? undefined : 'missing Host header'
+}
+
+/** The answer in progress on a connection: Node's own (internal) `socket._httpMessage`. */
+function currentResponse(socket: Socket): ServerResponse | null | undefined {
+  return (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
 }
 
 /** The body arrived whole: its socket no longer times out (keep-alive sets its own). */
