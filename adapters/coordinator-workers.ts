@@ -31,7 +31,7 @@ import type {
   ResourceSnapshot,
 } from '../src/distributed/protocol.ts'
 import type { CoordinatorStorage } from '../src/distributed/storage.ts'
-import type { RateLimitResult, RateLimitRule } from '../src/middleware/rate-limit/store.ts'
+import type { RateLimitResult, RateLimitRule } from '../src/quota/index.ts'
 
 /**
  * Runs the runtime-neutral {@link Coordinator} over this object's storage. Every method is

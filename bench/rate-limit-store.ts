@@ -2,7 +2,8 @@
  * MemoryStore at its bound: memory per key, and the cost of a request at 10,000 keys.
  * Run: node --expose-gc bench/rate-limit-store.ts [path of another store.ts to compare]
  */
-import { MemoryStore, type RateLimitRule } from '../src/middleware/rate-limit/store.ts'
+import { MemoryStore } from '../src/middleware/rate-limit/memory-store.ts'
+import type { RateLimitRule } from '../src/quota/index.ts'
 
 type Store = { consume(key: string, rule: RateLimitRule): unknown }
 type Make = (options: { maxKeys: number; now: () => number }) => Store

@@ -27,7 +27,7 @@ import {
   type QuotaEntry,
   type RateLimitResult,
   type RateLimitRule,
-} from '../middleware/rate-limit/store.ts'
+} from '../quota/index.ts'
 import type {
   AcquireReply,
   AcquireRequest,

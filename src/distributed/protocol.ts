@@ -2,7 +2,7 @@
  * What clients and the coordinator say to each other: plain data only, so that the same
  * calls cross a Durable Object RPC boundary (structured clone) or stay in this process.
  */
-import type { RateLimitResult, RateLimitRule } from '../middleware/rate-limit/store.ts'
+import type { RateLimitResult, RateLimitRule } from '../quota/index.ts'
 
 /** Asks for one permit of `name`, as waiter `id`, or re-attaches that waiter to its place. */
 export interface AcquireRequest {

@@ -1,8 +1,4 @@
-import type {
-  RateLimitResult,
-  RateLimitRule,
-  RateLimitStore,
-} from '../middleware/rate-limit/store.ts'
+import type { RateLimitResult, RateLimitRule, RateLimitStore } from '../quota/index.ts'
 import type { CoordinatorNamespace } from './protocol.ts'
 
 export interface DistributedRateLimitStoreOptions {

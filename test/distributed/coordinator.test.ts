@@ -5,7 +5,8 @@ import { Coordinator, REATTACH_GRACE_MS } from '../../src/distributed/coordinato
 import { CoordinatorResetError } from '../../src/distributed/errors.ts'
 import type { AcquireRequest } from '../../src/distributed/protocol.ts'
 import { MemoryCoordinatorStorage } from '../../src/distributed/storage.ts'
-import { MemoryStore, type RateLimitRule } from '../../src/middleware/rate-limit/store.ts'
+import { MemoryStore } from '../../src/middleware/rate-limit/memory-store.ts'
+import type { RateLimitRule } from '../../src/quota/index.ts'
 
 function setup() {
   const clock = { now: 1_000_000 }

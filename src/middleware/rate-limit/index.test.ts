@@ -1,8 +1,8 @@
 import fc from 'fast-check'
 import { Hono } from 'hono'
 import { describe, expect, test } from 'vitest'
+import { quotaLifetimeMs } from '../../quota/index.ts'
 import { MemoryStore, type RateLimitRule, rateLimit } from './index.ts'
-import { quotaLifetimeMs } from './store.ts'
 
 function clock(start = 1_000_000) {
   let now = start

@@ -1,14 +1,10 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { type ClientAddressOptions, clientAddress } from '../../client-address.ts'
-import {
-  MemoryStore,
-  type RateLimitResult,
-  type RateLimitRule,
-  type RateLimitStore,
-} from './store.ts'
+import type { RateLimitResult, RateLimitRule, RateLimitStore } from '../../quota/index.ts'
+import { MemoryStore } from './memory-store.ts'
 
-export type { MemoryStoreOptions, RateLimitResult, RateLimitRule, RateLimitStore } from './store.ts'
-export { MemoryStore } from './store.ts'
+export type { RateLimitResult, RateLimitRule, RateLimitStore } from '../../quota/index.ts'
+export { MemoryStore, type MemoryStoreOptions } from './memory-store.ts'
 
 /** A sliding window: `limit` requests per `windowMs`. */
 export interface SlidingWindowOptions {
