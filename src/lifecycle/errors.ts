@@ -1,5 +1,6 @@
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
+import { isTimeoutError } from '../tasks/timeout-error.ts'
 import { bodyLimitError } from './body-limit.ts'
 
 /**
@@ -28,7 +29,7 @@ export function errorHandler(error: Error, c: Context): Response {
   // deadline()'s signal when the route has one (Context<any> reads any variable).
   const signal = (c.get('signal') as AbortSignal | undefined) ?? c.req.raw.signal
   if (signal.aborted && error === signal.reason) {
-    return error.name === 'TimeoutError'
+    return isTimeoutError(error)
       ? c.json({ error: 'Gateway Timeout' }, 504)
       : c.json({ error: 'Request aborted' }, 503)
   }

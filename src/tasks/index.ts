@@ -1,4 +1,5 @@
 export { asCompleted } from './as-completed.ts'
 export { sleep } from './sleep.ts'
 export { TaskGroup, TaskGroupAbort } from './task-group.ts'
-export { TimeoutError, timeout } from './timeout.ts'
+export { timeout } from './timeout.ts'
+export { isTimeoutError, TimeoutError } from './timeout-error.ts'

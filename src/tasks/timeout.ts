@@ -1,9 +1,5 @@
 import type { WaitOptions } from '../sync/waiter.ts'
-
-/** The rejection of {@link timeout} when its deadline passed. */
-export class TimeoutError extends Error {
-  override name = 'TimeoutError'
-}
+import { isTimeoutError, TimeoutError } from './timeout-error.ts'
 
 /**
  * Runs `fn` with a signal that aborts after `ms` milliseconds, as asyncio's `timeout()`.
@@ -45,6 +41,8 @@ export async function timeout<R>(
 
 function isAbortOf(error: unknown, reason: unknown): boolean {
   if (error === reason) return true
-  const name = (error as { name?: unknown } | null)?.name
-  return name === 'AbortError' || name === 'TimeoutError'
+  // Work that wraps the signal in its own abort (fetch, streams) rejects with an
+  // `AbortError` of its own, or with the platform's timeout when it combined the signal
+  // with `AbortSignal.timeout()`.
+  return isTimeoutError(error) || (error as { name?: unknown } | null)?.name === 'AbortError'
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { TimeoutError, timeout } from '../../src/tasks/index.ts'
+import { isTimeoutError, TimeoutError, timeout } from '../../src/tasks/index.ts'
 
 function untilAborted(signal: AbortSignal): Promise<never> {
   return new Promise((_, reject) => {
@@ -42,5 +42,28 @@ describe('timeout', () => {
     outer.abort('outer')
     await expect(run).rejects.toBe('outer')
     await expect(timeout(1, () => 1, { signal: AbortSignal.abort('pre') })).rejects.toBe('pre')
+  })
+
+  it('work that rejects with its own AbortError at the deadline rejects with TimeoutError', async () => {
+    const error = await timeout(1, async (signal) => {
+      await untilAborted(signal).catch(() => {})
+      throw new DOMException('The operation was aborted.', 'AbortError')
+    }).catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(TimeoutError)
+  })
+})
+
+describe('isTimeoutError', () => {
+  it("recognises edgeio's TimeoutError and the platform's, nothing else", async () => {
+    expect(isTimeoutError(new TimeoutError('x'))).toBe(true)
+    const platform = AbortSignal.timeout(1)
+    const reason = await new Promise((resolve) =>
+      platform.addEventListener('abort', () => resolve(platform.reason))
+    )
+    expect(isTimeoutError(reason)).toBe(true)
+    expect(isTimeoutError(new DOMException('x', 'AbortError'))).toBe(false)
+    expect(isTimeoutError(Object.assign(new Error('x'), { name: 'TimeoutErrorish' }))).toBe(false)
+    expect(isTimeoutError('TimeoutError')).toBe(false)
+    expect(isTimeoutError(undefined)).toBe(false)
   })
 })

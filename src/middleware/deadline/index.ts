@@ -1,9 +1,11 @@
 import type { MiddlewareHandler } from 'hono'
+import { TimeoutError } from '../../tasks/timeout-error.ts'
 
 /** What `deadline()` puts on the context (typed through its middleware type). */
 export interface DeadlineVariables {
   /**
-   * Aborts when the client disconnects or the request's deadline passes. Pass it to
+   * Aborts when the client disconnects (with the runtime's reason) or the request's deadline
+   * passes (with a `TimeoutError`, the same one `timeout()` rejects with). Pass it to
    * `fetch`, to every primitive and to `TaskGroup`, so that work stops with the request.
    */
   signal: AbortSignal
@@ -75,7 +77,7 @@ export function deadline(
       settle = resolve
     })
     const timer = setTimeout(() => {
-      controller.abort(new DOMException(`The deadline of ${ms} ms passed.`, 'TimeoutError'))
+      controller.abort(new TimeoutError(`The deadline of ${ms} ms passed.`))
       settle(EXPIRED)
     }, ms)
     // The handler may settle after the deadline answered; its outcome is then ignored.
