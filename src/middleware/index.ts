@@ -2,7 +2,7 @@ export type {
   AuthorizationPolicy,
   IdentityPolicy,
   SecurityOptions,
-} from './auth/index.ts'
+} from './security/index.ts'
 export {
   bearerIdentity,
   forget,
@@ -15,7 +15,7 @@ export {
   security,
   sessionIdentity,
   tokenTable,
-} from './auth/index.ts'
+} from './security/index.ts'
 export type { BodyLimitOptions } from './body-limit/index.ts'
 export {
   bodyLimit,
