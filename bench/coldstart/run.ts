@@ -16,13 +16,12 @@ import { parseArgs } from 'node:util'
 import { build } from 'esbuild'
 import {
   freshPort,
-  type Runtime,
   serverCpuSecondsPrecise,
   startProcess,
   stopProcess,
   untilFirstResponse,
-} from '../http/run.ts'
-import { DENO_ENV, WORKER_ENTRIES } from '../http/servers.ts'
+} from '../http/process.ts'
+import { DENO_ENV, type Runtime, WORKER_ENTRIES } from '../http/servers.ts'
 import {
   benchDir,
   prepareWorker,

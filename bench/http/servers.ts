@@ -7,18 +7,30 @@
  *   toWorker, each bundled and served by `workerd serve` directly (no proxy in the path).
  */
 import { fileURLToPath } from 'node:url'
-import {
-  type BenchServer,
-  type Runtime,
-  SERVERS,
-  startProcess,
-  startReadyProcess,
-  stopProcess,
-  untilFirstResponse,
-} from './run.ts'
+import { startProcess, startReadyProcess, stopProcess, untilFirstResponse } from './process.ts'
 import { prepareWorker, workerdArgs, workerdBinary } from './workerd.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
+
+export type Runtime = 'node' | 'deno' | 'workerd'
+
+/** A server under test: started fresh for each round, on a port of the runner's choice. */
+export interface BenchServer {
+  /** `raw`, `hono`, `fastify` or `edgeio`. */
+  name: string
+  runtime: Runtime
+  start(port: number): Promise<RunningServer>
+}
+
+export interface RunningServer {
+  /** The process that serves (for workerd, workerd itself): its CPU and RSS are measured. */
+  pid: number
+  stop(): Promise<void>
+}
+
+/** The Node servers, in the order they alternate. */
+export const SERVERS = ['raw', 'hono', 'fastify', 'edgeio'] as const
+export type ServerName = (typeof SERVERS)[number]
 const node = `${root}node_modules/.bin/node`
 const deno = `${root}node_modules/.bin/deno`
 

@@ -9,7 +9,8 @@
 import { once } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { load, serverCpuSeconds, startBenchServer } from '../http/run.ts'
+import { serverCpuSeconds, startBenchServer } from '../http/process.ts'
+import { load } from '../http/run.ts'
 import { median } from '../stats.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))

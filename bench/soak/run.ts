@@ -9,7 +9,8 @@
  */
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import { freshPort, load, ROUTES, rssMiB, startBenchServer, stopProcess } from '../http/run.ts'
+import { freshPort, rssMiB, startBenchServer, stopProcess } from '../http/process.ts'
+import { load, ROUTES } from '../http/run.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 
