@@ -13,6 +13,8 @@ import {
   createLocalCoordinator,
   DistributedLock,
   DistributedRateLimitStore,
+  identity,
+  MalformedCredentialsError,
   rateLimit,
 } from '../src/index.ts'
 
@@ -63,14 +65,29 @@ distributedRoutes.get('/counters/:name', async (c) => {
   return c.json({ name, value: typeof value === 'number' ? value : 0, fence })
 })
 
-/** Three requests a minute per API key, counted by the coordinator: the same limit whichever
- * isolate serves the request. */
+/**
+ * Who `/limited` counts: the logged-in user (session or API token), else the client's
+ * address. Never a header the client writes unverified: a fresh `X-API-Key` per request
+ * would be a fresh quota. A malformed `Authorization` header counts as anonymous.
+ */
+async function limitKey(c: Context): Promise<string> {
+  let user: string | undefined
+  try {
+    user = await identity(c)
+  } catch (error) {
+    if (!(error instanceof MalformedCredentialsError)) throw error
+  }
+  return user === undefined ? `address:${clientAddress(c) ?? 'unknown'}` : `user:${user}`
+}
+
+/** Three requests a minute per user (or per address, for anonymous clients), counted by the
+ * coordinator: the same limit whichever isolate serves the request. */
 distributedRoutes.get(
   '/limited',
   rateLimit({
     limit: 3,
     windowMs: 60_000,
-    key: (c) => c.req.header('x-api-key') ?? clientAddress(c),
+    key: limitKey,
     // Per request, because the binding is.
     store: (c) => new DistributedRateLimitStore(coordinator(c)),
   }),

@@ -6,6 +6,7 @@
 import { expect } from 'vitest'
 import type { ConformanceCase } from './cases.ts'
 import type { Client, Runtime } from './client.ts'
+import { getFrom, login, uniqueAddress } from './identities.ts'
 
 let unique = 0
 const uniqueId = (runtime: Runtime, what: string) => `${runtime}-${what}-${Date.now()}-${++unique}`
@@ -62,23 +63,40 @@ export const distributedCases: ConformanceCase[] = [
   {
     name: 'distributed: the coordinator-backed rate limit admits exactly 3 of 10 concurrent requests',
     async run(client) {
-      const key = uniqueId(client.runtime, 'key')
-      const get = () => client.fetch('/distributed/limited', { headers: { 'x-api-key': key } })
-      const responses = await Promise.all(Array.from({ length: 10 }, get))
+      // Anonymous requests are counted per client address: a new one per run isolates it.
+      const address = uniqueAddress()
+      const get = (headers: Record<string, string> = {}) =>
+        getFrom(client, address, '/distributed/limited', headers)
+      const responses = await Promise.all(Array.from({ length: 10 }, () => get()))
       const statuses = responses.map((r) => r.status).sort()
       expect(statuses).toEqual([200, 200, 200, 429, 429, 429, 429, 429, 429, 429])
       for (const res of responses) {
         expect(res.headers.get('RateLimit-Limit')).toBe('3')
         if (res.status === 429) expect(Number(res.headers.get('Retry-After'))).toBeGreaterThan(0)
-        await res.body?.cancel()
       }
-      // Still refused afterwards, and another key is counted apart.
+      // Still refused afterwards, and a fresh X-API-Key (which a client mints at will) does
+      // not give the quota back.
       expect((await get()).status).toBe(429)
-      const other = await client.fetch('/distributed/limited', {
-        headers: { 'x-api-key': `${key}-other` },
-      })
+      expect((await get({ 'x-api-key': uniqueId(client.runtime, 'key') })).status).toBe(429)
+      // Credentials that prove no one, malformed or wrong, leave the request anonymous.
+      expect((await get({ authorization: 'garbage' })).status).toBe(429)
+      expect((await get({ authorization: 'Bearer not-the-token' })).status).toBe(429)
+      // Another address is counted apart.
+      const other = await getFrom(client, uniqueAddress(), '/distributed/limited')
       expect(other.status).toBe(200)
-      expect(await other.json()).toEqual({ ok: true })
+      expect(JSON.parse(other.body)).toEqual({ ok: true })
+      // A logged-in user is counted by identity, not by address: bob, admitted from a fresh
+      // address with quota left, is admitted from the spent address too. (Bob's quota is
+      // fresh on node and deno, whose coordinator lives in the server process; the Durable
+      // Object's storage outlives a workerd run, so a run a minute earlier may have spent it.)
+      const cookie = await login(client, 'bob', 'builder')
+      const elsewhere = await getFrom(client, uniqueAddress(), '/distributed/limited', { cookie })
+      expect(elsewhere.headers.get('RateLimit-Limit')).toBe('3')
+      if (client.runtime !== 'workerd') expect(elsewhere.status).toBe(200)
+      const here = await get({ cookie })
+      if (elsewhere.status === 200 && Number(elsewhere.headers.get('RateLimit-Remaining')) > 0) {
+        expect(here.status).toBe(200)
+      }
     },
   },
 ]
