@@ -4,7 +4,7 @@
  * lifecycle hooks and a graceful shutdown on SIGTERM/SIGINT.
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import { type AddressInfo, Socket } from 'node:net'
 import { createAdaptorServer, type HttpBindings, upgradeWebSocket } from '@hono/node-server'
 import type { Env } from 'hono'
 import type { WebSocketServer } from 'ws'
@@ -47,6 +47,22 @@ setStaticServer(({ root }) =>
  * that keeps sending is never cut off between its requests.
  */
 const DRAIN_QUIET_MS = 250
+
+/**
+ * Bounds of the lingering close (see lingerOnClose): nginx's `lingering_time` (30 s) and
+ * `lingering_timeout` (5 s), scaled down. A client still uploading when its answer (a 413)
+ * went out needs about a round trip to read it and stop; one that keeps sending after that
+ * is cut off: at most LINGER_MS after the answer (checked on each chunk, so a trickle is
+ * cut at its first chunk past it), LINGER_QUIET_MS of silence, LINGER_MAX_BYTES dropped.
+ * The byte bound keeps a client on loopback from making the server read gigabytes within
+ * LINGER_MS; 16 MiB is ~130 ms of a 1 Gbit/s upload (eight concurrent uploads on loopback
+ * each sent at most 6.5 MB more before reading their 413 and closing).
+ */
+const LINGER_MS = 5_000
+/** See LINGER_MS. */
+const LINGER_QUIET_MS = 1_000
+/** See LINGER_MS. */
+const LINGER_MAX_BYTES = 16 * 1024 * 1024
 
 /** `env` defaults to `process.env`; each request's `c.env` adds `incoming` and `outgoing`. */
 export interface NodeServeOptions extends ServeOptions {
@@ -153,9 +169,13 @@ export async function serve<E extends Env>(
         return response
       }
       // Answered before the body was read to the end (a 413, a 401 before an upload): the
-      // client may still be sending, so this connection cannot carry another request.
+      // client may still be sending, so this connection cannot carry another request, and
+      // is closed lingering so that the client reads its answer.
       return Promise.resolve(response).then((res) => {
-        if (!incoming.readableEnded) outgoing.shouldKeepAlive = false
+        if (!incoming.readableEnded) {
+          outgoing.shouldKeepAlive = false
+          lingerOnClose(incoming)
+        }
         return guard === undefined ? res : guard.answer(res)
       })
     },
@@ -271,6 +291,58 @@ function hostProblem(rawHeaders: readonly string[]): string | undefined {
 function currentResponse(socket: Socket): ServerResponse | null | undefined {
   return (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
 }
+
+/**
+ * Lingering close, as Apache's and nginx's (`lingering_close`), for a connection answered
+ * before its request body was read to the end. Node closes it once the answer is written
+ * (the answer says `Connection: close`), with bytes of the upload still unread: the kernel
+ * then resets the connection, and a client still writing its upload gets EPIPE or
+ * ECONNRESET before it reads the answer. Instead the connection is half-closed after the
+ * answer, and what the client still sends is read and dropped until it closes its side or
+ * a bound is reached (LINGER_MS).
+ */
+function lingerOnClose(incoming: IncomingMessage): void {
+  // Node's resOnFinish ends such a connection with socket.destroySoon() (end(), then
+  // destroy() once written): the one call between the answer and the close, with no public
+  // option to change it. An own property replaces it on this socket only.
+  incoming.socket.destroySoon = function lingerOrDestroySoon(this: Socket): void {
+    // @hono/node-server's own drain of the body calls it again (500 ms later, to end that
+    // drain): the linger has bounds of its own, so it starts once and nothing ends it early.
+    this.destroySoon = noop
+    if (incoming.complete) Socket.prototype.destroySoon.call(this)
+    else linger(this)
+  }
+}
+
+/**
+ * Half-closes `socket` and drops what it still receives, within the LINGER_MS bounds. A
+ * client that closes its side ends it at once (Node destroys a socket whose request ends
+ * mid-body, and one whose both sides have ended).
+ */
+function linger(socket: Socket): void {
+  if (socket.destroyed) return
+  if (socket.writable) socket.end()
+  // The rest is a body nobody reads: it is taken from Node's HTTP parser (its 'data'
+  // listener), which would push it into the request (buffered there if its reader stopped)
+  // or parse and serve a request pipelined after it, and dropped unparsed. Adding a 'data'
+  // listener makes Node hand the socket's reads from its parser back to the socket.
+  socket.removeAllListeners('data')
+  const deadline = performance.now() + LINGER_MS
+  let discarded = 0
+  socket.on('data', (chunk: Buffer) => {
+    discarded += chunk.length
+    if (discarded > LINGER_MAX_BYTES || performance.now() > deadline) socket.destroy()
+  })
+  socket.setTimeout(LINGER_QUIET_MS, destroySocket)
+  socket.resume()
+}
+
+/** The lingering socket stayed quiet for LINGER_QUIET_MS. */
+function destroySocket(this: Socket): void {
+  this.destroy()
+}
+
+function noop(): void {}
 
 /** The body arrived whole: its socket no longer times out (keep-alive sets its own). */
 function clearSocketTimeout(this: IncomingMessage): void {
