@@ -1,21 +1,3 @@
-export type {
-  AuthorizationPolicy,
-  IdentityPolicy,
-  SecurityOptions,
-} from './security/index.ts'
-export {
-  bearerIdentity,
-  forget,
-  identity,
-  MalformedCredentialsError,
-  permissionTable,
-  remember,
-  requireAuth,
-  requirePermission,
-  security,
-  sessionIdentity,
-  tokenTable,
-} from './security/index.ts'
 export type { BodyLimitOptions } from './body-limit/index.ts'
 export {
   bodyLimit,
@@ -39,6 +21,24 @@ export type {
   TokenBucketOptions,
 } from './rate-limit/index.ts'
 export { MemoryStore, rateLimit } from './rate-limit/index.ts'
+export type {
+  AuthorizationPolicy,
+  IdentityPolicy,
+  SecurityOptions,
+} from './security/index.ts'
+export {
+  bearerIdentity,
+  forget,
+  identity,
+  MalformedCredentialsError,
+  permissionTable,
+  remember,
+  requireAuth,
+  requirePermission,
+  security,
+  sessionIdentity,
+  tokenTable,
+} from './security/index.ts'
 export type {
   KVNamespaceLike,
   MemoryRevocationStoreOptions,
