@@ -8,8 +8,8 @@ process.env.WRANGLER_SEND_METRICS = 'false'
 process.env.DENO_NO_UPDATE_CHECK = '1'
 process.env.DENO_NO_PROMPT = '1'
 
-// Two projects: plain Node (unit tests, and the conformance suite driving the Node and Deno
-// servers over real sockets) and workerd (the same cases and the primitives inside the
+// Two projects: plain Node (unit tests, and the conformance suite driving the Node, Deno
+// and Bun servers over real sockets) and workerd (the same cases and the primitives inside the
 // Workers runtime, through the root wrangler.toml).
 export default defineConfig({
   test: {

@@ -24,6 +24,7 @@ const entries = {
   node: 'adapters/node.ts',
   workers: 'adapters/workers.ts',
   deno: 'adapters/deno.ts',
+  bun: 'adapters/bun/index.ts',
   'executor-node': 'adapters/executor-node.ts',
   'task-host': 'src/executor/task-host.ts',
   'web-worker-host': 'src/executor/web-worker-host.ts',
@@ -46,10 +47,15 @@ await build({
   logLevel: 'warning',
 })
 
-// Two passes: the Deno adapter without a check (tsc cannot load Deno's types beside the
-// DOM and Node ones; `deno check` checks it in `npm run typecheck`), then the rest checked.
+// Three passes: the Deno adapter without a check (tsc cannot load Deno's types beside the
+// DOM and Node ones; `deno check` checks it in `npm run typecheck`), the Bun adapter with
+// Bun's types (kept out of the others), then the rest, checked.
 const tsc = join(root, 'node_modules/.bin/tsc')
-for (const project of ['tsconfig.build-deno.json', 'tsconfig.build.json']) {
+for (const project of [
+  'tsconfig.build-deno.json',
+  'tsconfig.build-bun.json',
+  'tsconfig.build.json',
+]) {
   execFileSync(tsc, ['-p', join(root, project)], { stdio: 'inherit' })
 }
 

@@ -71,7 +71,8 @@ export class BodyTimeout {
             controller.error(error)
             if (cancelSource) reader.cancel(error).catch(() => {})
           }, timeout)
-          let chunk: ReadableStreamReadResult<Uint8Array>
+          // The reader's own result type: Bun's types declare it apart from the DOM's.
+          let chunk: Awaited<ReturnType<typeof reader.read>>
           try {
             chunk = await reader.read()
           } catch (error) {

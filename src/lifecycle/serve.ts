@@ -3,7 +3,7 @@ import type { UnhandledRejectionMode } from './rejections.ts'
 import { gracefulShutdown, onTermination, type ShutdownOptions } from './shutdown.ts'
 import type { WaitUntilTracker } from './wait-until.ts'
 
-/** What every server adapter (Node, Deno) accepts. */
+/** What every server adapter (Node, Deno, Bun) accepts. */
 export interface ServeOptions {
   /** Port to listen on; `0` picks a free one. Default: `$PORT`, else 8787. */
   port?: number
@@ -23,8 +23,11 @@ export interface ServeOptions {
   unhandledRejection?: UnhandledRejectionMode
   /**
    * Longest wait, in ms, for a request's head (request line and headers) once a connection
-   * is open or between keep-alive requests; answered 408 and closed. Default 30 s. Node only:
-   * `Deno.serve` offers no way to bound it (a partial head was held over 65 s, Deno 2.9.6).
+   * is open or between keep-alive requests; answered 408 and closed. Default 30 s. Not on
+   * Deno: `Deno.serve` offers no way to bound it (a partial head was held over 65 s, Deno
+   * 2.9.6). On Bun it bounds the wait between keep-alive requests (closed, no 408; in whole
+   * seconds, at most 255), while Bun itself closes a connection whose head is not complete
+   * after ~10 s, whatever this says (measured: 12–13 s, even with a byte every second).
    */
   headersTimeout?: number
   /**
@@ -32,7 +35,7 @@ export interface ServeOptions {
    * then the body fails with `BodyTimeoutError`, the answer is 408 and the connection is
    * closed. `0` turns it off. Default 30 s. Bodies declared at most 64 KiB long are not
    * guarded this way (the per-request stream costs too much): on Node the connection is
-   * closed after this long without a byte, on Deno they are not bounded.
+   * closed after this long without a byte, on Deno and Bun they are not bounded.
    */
   bodyTimeout?: number
 }

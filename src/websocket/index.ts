@@ -5,8 +5,8 @@ export interface WebSocketOptions {
   /**
    * Largest message accepted, in bytes; a bigger one closes the socket with 1009. Default 1 MiB.
    *
-   * On Node a frame over the adapter's `maxWebSocketPayload` (default 1 MiB) is refused
-   * before it is buffered. On Deno it is checked only once the message has arrived whole:
+   * On Node and Bun a message over the adapter's `maxWebSocketPayload` (default 1 MiB) is
+   * refused (1009) before it is buffered. On Deno it is checked only once the message has arrived whole:
    * `Deno.upgradeWebSocket` (Deno 2.9.6) offers no size option, and Deno itself receives any
    * message up to 64 MiB (a bigger one closes the connection without a close frame, 1006).
    * Measured: one 63 MiB message raises a Deno server's RSS by ~128 MiB at its peak before
@@ -20,7 +20,7 @@ export interface WebSocketOptions {
    */
   idleTimeoutMs?: number
   /**
-   * How often to ping where the runtime lets the server ping (Node's ws). Deno pings by
+   * How often to ping where the runtime lets the server ping (Node's ws, Bun). Deno pings by
    * itself after half the idle timeout of silence, whatever this says as long as it is not
    * `0`; Workers cannot ping. Default 30 s; `0` turns it off.
    */
@@ -87,6 +87,9 @@ const canPing = (raw: unknown): raw is Pinging =>
   typeof (raw as Partial<Pinging> | undefined)?.on === 'function'
 
 function guard(events: WSEvents, limits: Required<WebSocketOptions>): WSEvents {
+  // The context the socket opened with: hono/bun makes a new one for every event, so the
+  // one onClose gets would not be found in openSockets.
+  let opened: WSContext | undefined
   let idle: ReturnType<typeof setTimeout> | undefined
   let heartbeat: ReturnType<typeof setInterval> | undefined
   const runtimeHeartbeat = runtimePings && limits.heartbeatMs > 0
@@ -97,6 +100,7 @@ function guard(events: WSEvents, limits: Required<WebSocketOptions>): WSEvents {
   }
   return {
     onOpen(event, ws) {
+      opened = ws
       openSockets.add(ws)
       touch(ws)
       if (limits.heartbeatMs > 0 && canPing(ws.raw)) {
@@ -115,7 +119,7 @@ function guard(events: WSEvents, limits: Required<WebSocketOptions>): WSEvents {
       events.onMessage?.(event, ws)
     },
     onClose(event, ws) {
-      openSockets.delete(ws)
+      openSockets.delete(opened ?? ws)
       clearTimeout(idle)
       clearInterval(heartbeat)
       events.onClose?.(event, ws)

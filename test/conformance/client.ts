@@ -4,7 +4,7 @@ import type { EchoServer } from './echo-server.ts'
 export const SESSION_SECRET = 'conformance-session-secret-0123456789'
 
 /** The runtimes the conformance suite runs on. */
-export type Runtime = 'node' | 'workerd' | 'deno'
+export type Runtime = 'node' | 'workerd' | 'deno' | 'bun'
 
 /** How a case reaches the example service on one runtime. */
 export interface Client {

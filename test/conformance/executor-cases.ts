@@ -1,6 +1,6 @@
 /**
  * Conformance cases of the executor (src/executor) through the example's `/hash` routes:
- * worker threads on node, Web Workers on deno, inline in workerd.
+ * worker threads on node, Web Workers on deno and bun, inline in workerd.
  */
 import { expect } from 'vitest'
 import type { ConformanceCase } from './cases.ts'

@@ -103,6 +103,7 @@ const MiB = 1024 * 1024
  */
 const UPLOAD_STALL_EXEMPT: Partial<Record<Client['runtime'], string>> = {
   deno: "the client's upload runs far ahead of what Deno reads: a bare Deno.serve + Deno.connect pipe had read 18-19 MB of the body when the client (this process's fetch) had sent 41-101 MB, and this process then held ~55 MB of array buffers after a GC (measured); the excess sits on the client's side of the loopback, so its stall point says nothing of the service, whose echo-side stall is asserted",
+  bun: "the loopback's own buffers: a bare Bun.serve + Bun.connect pipe had read 16-18 MB of the body (in chunks of at most 128 KiB, so the service holds one or two) when the client had sent 24-26 MB and the echo service had read ~10 MB; the rest sits in the kernel's socket buffers (tcp_rmem allows 32 MiB here). In this case the upload went on to 21-34 MB in six runs, against 20-23 MB for node (measured); the echo-side stall is asserted",
   workerd:
     "wrangler dev's proxy sits between the client and workerd: two more TCP connections and the proxy's buffers; the upload went on to 26–43 MB in three runs (measured)",
 }

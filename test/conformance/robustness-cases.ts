@@ -121,8 +121,9 @@ export const robustnessCases: ConformanceCase[] = [
         [`Host: ${host(client)}`, `Host: ${host(client)}`],
       ]) {
         const res = await raw(client, get('/health', ...hosts))
-        // Deno's own parser refuses it (an empty 400) before edgeio sees it.
-        expectBadRequest(res, client.runtime === 'node')
+        // Deno's own parser refuses it (an empty 400) before edgeio sees it; Bun joins the
+        // two and edgeio refuses that.
+        expectBadRequest(res, client.runtime === 'node' || client.runtime === 'bun')
       }
     },
   },
@@ -130,7 +131,9 @@ export const robustnessCases: ConformanceCase[] = [
     name: 'malformed requests: a missing or empty Host is a 400 (HTTP/1.1 and 1.0)',
     async run(client) {
       const edgeio = client.runtime !== 'workerd'
-      expectBadRequest(await raw(client, get('/health')), edgeio)
+      // Bun's parser refuses an HTTP/1.1 request without Host itself, with an empty 400
+      // (measured); the empty Host and HTTP/1.0 ones reach edgeio.
+      expectBadRequest(await raw(client, get('/health')), edgeio && client.runtime !== 'bun')
       expectBadRequest(await raw(client, get('/health', 'Host: ')), edgeio)
       expectBadRequest(await raw(client, 'GET /health HTTP/1.0\r\n\r\n'), edgeio)
     },
@@ -147,7 +150,9 @@ export const robustnessCases: ConformanceCase[] = [
       const bare = `GET /health HTTP/1.1\r\nHost: ${h}\nX-After-Bare-LF: 1\r\nConnection: close\r\n\r\n`
       expect((await raw(client, bare)).status).toBe(400)
       const allLf = `GET /health HTTP/1.1\nHost: ${h}\nConnection: close\n\n`
-      expect((await raw(client, allLf)).status).toBe(400)
+      // Bun's parser takes a request line ending in a bare LF for an unknown HTTP version:
+      // refused all the same, with 505 (measured, Bun 1.4.5).
+      expect((await raw(client, allLf)).status).toBe(client.runtime === 'bun' ? 505 : 400)
     },
   },
   {

@@ -30,7 +30,7 @@ async function waitingLongPoll(server: ServerProcess, id: string, ms: number) {
   return { response }
 }
 
-describe.each(['node', 'deno'] as const)('graceful shutdown [%s]', (runtime) => {
+describe.each(['node', 'deno', 'bun'] as const)('graceful shutdown [%s]', (runtime) => {
   test('SIGTERM drains in-flight requests and waitUntil work, runs cleanup, exits 0', async () => {
     const server = await startServer(runtime, {})
     const inFlight = await Promise.all(

@@ -29,6 +29,7 @@ const commands = {
     '--allow-read',
     'examples/deno/main.ts',
   ],
+  bun: [bin('bun'), 'examples/bun/index.ts'],
 } as const
 
 /**
