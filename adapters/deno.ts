@@ -11,7 +11,6 @@ import type { Context, Env, MiddlewareHandler } from 'hono'
 import type { WSEvents } from 'hono/ws'
 import { createWebWorkerExecutor } from '../src/executor/index.ts'
 import {
-  BodyTimeoutError,
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   type Servable,
   type ServeOptions,
@@ -26,15 +25,18 @@ import {
   handleUnhandledRejections,
   InFlight,
   lazyMiddleware,
+  quietDrain,
   REMOTE_ADDRESS,
   serverUrl,
   setConnector,
   setStaticServer,
   setWebSocketUpgrader,
   shutdownControl,
+  smallBodyGuard,
   toService,
   WaitUntilTracker,
   withBodyTimeout,
+  withConnectionClose,
 } from '../src/internal.ts'
 import { connectDeno } from './tcp-deno.ts'
 
@@ -119,117 +121,6 @@ function followForcedAbort(request: Request, forced: AbortSignal): Request {
   return request
 }
 
-/** The methods of a `Request` that read its whole body. */
-const BODY_READERS = ['arrayBuffer', 'blob', 'bytes', 'formData', 'json', 'text'] as const
-const SMALL_BODY = Symbol('edgeio.smallBody')
-const GUARDED_STREAM = Symbol('edgeio.guardedStream')
-const requestBody = Object.getOwnPropertyDescriptor(Request.prototype, 'body')?.get
-
-interface SmallBodyRequest extends Request {
-  [SMALL_BODY]: BodyTimeout
-  [GUARDED_STREAM]?: ReadableStream<Uint8Array> | null
-}
-
-/** A read of a small declared body, failed by the sweep once it has taken `bodyTimeout`. */
-interface PendingRead {
-  readonly tick: number
-  readonly guard: BodyTimeout
-  readonly reject: (reason: unknown) => void
-}
-
-/**
- * Bounds the reads of small declared bodies (≤ 64 KiB, which skip the guarding stream, see
- * SMALL_BODY_BYTES): Deno has no socket timeout to close a connection whose body stalls.
- * Such a request gets a prototype (one per server) that carries the forced-abort `signal`
- * (instead of followForcedAbort's own property, which costs as much as the prototype
- * change) and body readers that register each read in a set; one interval, a quarter of
- * `bodyTimeout`, running only while reads are pending, fails those that have taken
- * `bodyTimeout` with a `BodyTimeoutError`, and the answer becomes the guard's 408. A read is
- * bounded as a whole: a body must arrive within `bodyTimeout` to `bodyTimeout × 1.25` of
- * the read. `request.body` gets the guarding stream (read by read).
- */
-function smallBodyGuard(
-  bodyTimeout: number,
-  forced: AbortSignal
-): (request: Request) => BodyTimeout {
-  const pending = new Set<PendingRead>()
-  // Counts the sweeps: a read seen at tick t has waited more than 4 ticks at tick t + 5.
-  let tick = 0
-  let sweep: ReturnType<typeof setInterval> | undefined
-  function sweepReads(): void {
-    tick++
-    for (const read of pending) {
-      if (tick - read.tick < 5) continue
-      pending.delete(read)
-      read.guard.timedOut = true
-      read.reject(new BodyTimeoutError(bodyTimeout))
-    }
-    if (pending.size === 0) {
-      clearInterval(sweep)
-      sweep = undefined
-    }
-  }
-  function bounded<T>(guard: BodyTimeout, read: Promise<T>): Promise<T> {
-    const { promise, resolve, reject } = Promise.withResolvers<T>()
-    const entry: PendingRead = { tick, guard, reject }
-    pending.add(entry)
-    if (sweep === undefined) {
-      sweep = setInterval(sweepReads, Math.max(5, bodyTimeout / 4))
-      Deno.unrefTimer(sweep)
-    }
-    read.then(
-      (value) => {
-        pending.delete(entry)
-        resolve(value)
-      },
-      (error: unknown) => {
-        pending.delete(entry)
-        reject(error)
-      }
-    )
-    return promise
-  }
-  const proto = Object.create(Request.prototype, { signal: followingSignal })
-  for (const name of BODY_READERS) {
-    const read = Request.prototype[name] as (this: Request) => Promise<unknown>
-    Object.defineProperty(proto, name, {
-      configurable: true,
-      writable: true,
-      value(this: SmallBodyRequest) {
-        return bounded(this[SMALL_BODY], read.call(this))
-      },
-    })
-  }
-  Object.defineProperty(proto, 'body', {
-    configurable: true,
-    get(this: SmallBodyRequest) {
-      if (this[GUARDED_STREAM] === undefined) {
-        const body = requestBody?.call(this) as ReadableStream<Uint8Array> | null
-        this[GUARDED_STREAM] = body === null ? null : this[SMALL_BODY].wrap(body, true)
-      }
-      return this[GUARDED_STREAM]
-    },
-  })
-  return (request) => {
-    const guard = new BodyTimeout(bodyTimeout)
-    Object.setPrototypeOf(request, proto)
-    ;(request as Request & { [FORCED]: ForcedAbort })[FORCED] = { forced, combined: undefined }
-    ;(request as SmallBodyRequest)[SMALL_BODY] = guard
-    return guard
-  }
-}
-
-/**
- * The drain's quiet window (Node's DRAIN_QUIET_MS): `server.shutdown()` is called once no
- * request has arrived for this long. It closes every idle keep-alive connection at once, so
- * a connection is closed only after the whole server stayed quiet for it, as Node closes
- * one that stayed quiet itself. Answers to requests that arrive in the meantime are held
- * until then (see `serve`).
- */
-const DRAIN_QUIET_MS = 250
-/** The longest the drain waits for quiet: the latency a held answer can gain. */
-const DRAIN_MAX_MS = 1_000
-
 // Dot segments as the WHATWG URL parser sees them: `.`, `..` and their `%2e` spellings.
 const DOT_SEGMENT = /\/(?:\.|%2e)(?:\.|%2e)?(?:[/?#]|$)/i
 
@@ -307,7 +198,21 @@ export async function serve<E extends Env>(
   // The origin Deno gives a request that named none (set once the port is known).
   let inventedOrigin = 'http://localhost:0/'
   const bodyTimeout = options.bodyTimeout ?? DEFAULT_BODY_TIMEOUT_MS
-  const guardSmallBody = bodyTimeout > 0 ? smallBodyGuard(bodyTimeout, forced.signal) : undefined
+  // Small declared bodies: their reads bounded (Deno has no socket timeout); the guarded
+  // requests' prototype also carries the signal that follows the forced abort.
+  const guardSmallBody =
+    bodyTimeout > 0
+      ? smallBodyGuard(bodyTimeout, {
+          properties: { signal: followingSignal },
+          unref: (timer) => Deno.unrefTimer(timer),
+        })
+      : undefined
+  // Deno.serve shows no connections, and its shutdown() closes idle keep-alive ones at once:
+  // the drain goes quiet before it (see quietDrain).
+  const drain = quietDrain(
+    () => server.shutdown(),
+    options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
+  )
   function handle(
     request: Request,
     info: Deno.ServeHandlerInfo<Deno.NetAddr>
@@ -327,7 +232,12 @@ export async function serve<E extends Env>(
         request = withBodyTimeout(request, guard, true)
       } else if (length !== '0') {
         guard = guardSmallBody(request)
-        small = true // its prototype follows the forced abort already
+        // Its prototype's `signal` follows the forced abort (followForcedAbort's state).
+        ;(request as Request & { [FORCED]: ForcedAbort })[FORCED] = {
+          forced: forced.signal,
+          combined: undefined,
+        }
+        small = true
       }
     }
     const response = requests.track(
@@ -337,7 +247,11 @@ export async function serve<E extends Env>(
         tracker
       )
     )
-    if (draining) return heldAnswer(response, guard)
+    if (drain.draining) {
+      return drain.hold(
+        guard === undefined ? response : Promise.resolve(response).then((res) => guard.answer(res))
+      )
+    }
     if (guard === undefined) {
       // The drain may begin while the handler runs: its answer then says `Connection: close`.
       if (response instanceof Promise) return response.then(closeIfDraining)
@@ -345,44 +259,9 @@ export async function serve<E extends Env>(
     }
     return Promise.resolve(response).then((res) => closeIfDraining(guard.answer(res)))
   }
-  // Set once the drain has begun: every answer from then on says `Connection: close`, so
-  // that no client sends another request on a connection the shutdown is about to close.
-  let draining = false
-  // During the drain: when the last request arrived, and a promise that resolves once
-  // `server.shutdown()` has been called (it stopped accepting).
-  let lastArrival = 0
-  const shutdownCalled = Promise.withResolvers<void>()
-  /**
-   * The answer to a request that arrived during the drain, held until `server.shutdown()`
-   * has been called. Its client waits for it instead of opening a new connection (its
-   * `Connection: close` would have it do that at once, and the listener still accepts), so
-   * clients stop sending, the drain goes quiet, and `shutdown()` finds only connections
-   * that carried nothing for the whole quiet window: it closes those, and waits for the
-   * held answers, which it then writes and closes. A `101` (WebSocket) is not held: the
-   * upgrade happens when it is returned.
-   */
-  async function heldAnswer(
-    response: Response | Promise<Response>,
-    guard: BodyTimeout | undefined
-  ): Promise<Response> {
-    lastArrival = performance.now()
-    let res = await response
-    if (guard !== undefined) res = guard.answer(res)
-    if (res.status === 101) return res
-    await shutdownCalled.promise
-    return closeIfDraining(res)
-  }
+  // Once the drain has begun, every answer says `Connection: close`.
   function closeIfDraining(response: Response): Response {
-    if (!draining || response.status === 101) return response
-    try {
-      response.headers.set('connection', 'close')
-      return response
-    } catch {
-      // Immutable headers (a fetched or redirect response): the same answer, copied.
-      const copy = new Response(response.body, response)
-      copy.headers.set('connection', 'close')
-      return copy
-    }
+    return drain.draining ? withConnectionClose(response) : response
   }
 
   await service.startup()
@@ -398,7 +277,7 @@ export async function serve<E extends Env>(
       (request, info) => {
         const bad = checkRequest(request, inventedOrigin)
         if (bad === undefined) return handle(request, info)
-        return draining ? heldAnswer(bad, undefined) : bad
+        return drain.draining ? drain.hold(bad) : bad
       }
     )
   } catch (error) {
@@ -408,46 +287,10 @@ export async function serve<E extends Env>(
   const address = await listening.promise
   inventedOrigin = `http://localhost:${address.port}/`
 
-  // Deno offers no way to stop accepting without closing idle keep-alive connections at
-  // once (shutdown()), and none to see connections. So the drain first goes quiet: answers
-  // say `Connection: close`, those to requests arriving now are held (heldAnswer), and
-  // shutdown() is called once no request arrived for DRAIN_QUIET_MS, at most DRAIN_MAX_MS
-  // after the drain began, and both at most a quarter of shutdownTimeout (a short timeout
-  // is not used up by the window: shutdownTimeout 300 ms gives a 75 ms window). The
-  // forced abort calls shutdown() at once and lets the held answers go.
-  const shutdownTimeout = options.shutdownTimeout ?? DEFAULT_SHUTDOWN_TIMEOUT_MS
-  const drainMaxMs = Math.min(DRAIN_MAX_MS, shutdownTimeout / 4)
-  const quietMs = Math.min(DRAIN_QUIET_MS, drainMaxMs)
-  let stopped: Promise<void> | undefined
-  let quietTimer: ReturnType<typeof setTimeout> | undefined
-  function shutdownNow(): Promise<void> {
-    if (stopped === undefined) {
-      clearTimeout(quietTimer)
-      stopped = server.shutdown()
-      // The listener is closed (a client told to close now gets ECONNREFUSED on its next
-      // connect): the held answers may go.
-      shutdownCalled.resolve()
-    }
-    return stopped
-  }
   const listener: Listener = {
-    close: () => {
-      draining = true
-      const drainStart = performance.now()
-      lastArrival = drainStart
-      const wait = (ms: number) => {
-        quietTimer = setTimeout(() => {
-          const now = performance.now()
-          const quietFor = now - lastArrival
-          if (quietFor >= quietMs || now - drainStart >= drainMaxMs) shutdownNow()
-          else wait(Math.min(quietMs - quietFor, drainMaxMs - (now - drainStart)))
-        }, ms)
-      }
-      wait(quietMs)
-      return shutdownCalled.promise.then(shutdownNow)
-    },
+    close: () => drain.close(),
     abort: () => {
-      shutdownNow()
+      void drain.stopNow()
       forced.abort(new DOMException('The server is shutting down.', 'AbortError'))
     },
   }

@@ -18,18 +18,20 @@ import {
   handleUnhandledRejections,
   InFlight,
   lazyMiddleware,
+  quietDrain,
   REMOTE_ADDRESS,
   serverUrl,
   setConnector,
   setStaticServer,
   setWebSocketUpgrader,
   shutdownControl,
+  smallBodyGuard,
   toService,
   WaitUntilTracker,
   withBodyTimeout,
+  withConnectionClose,
 } from '../../src/internal.ts'
 import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../../src/lifecycle/serve.ts'
-import { quietDrain } from './drain.ts'
 import { hostProblem } from './host.ts'
 import { connectBun } from './tcp.ts'
 import { loadHonoBun, upgradeWebSocket, websocketHandler } from './websocket.ts'
@@ -102,6 +104,8 @@ export async function serve<E extends Env>(
   })
   const hostname = options.hostname ?? '127.0.0.1'
   const bodyTimeout = options.bodyTimeout ?? DEFAULT_BODY_TIMEOUT_MS
+  const guardSmallBody =
+    bodyTimeout > 0 ? smallBodyGuard(bodyTimeout, { unref: (timer) => timer.unref() }) : undefined
   const idle = idleSeconds(options.headersTimeout ?? DEFAULT_HEADERS_TIMEOUT_MS)
 
   // Bun's stop() closes idle keep-alive connections at once: the drain goes quiet first.
@@ -114,7 +118,7 @@ export async function serve<E extends Env>(
     const response =
       problem === undefined ? serveRequest(request) : badRequest(`Bad Request: ${problem}`)
     if (!drain.draining) return response
-    return drain.hold(Promise.resolve(response)).then(closeIfDraining)
+    return drain.hold(response)
   }
   function serveRequest(request: Request): Response | Promise<Response> {
     const perRequest: RequestEnv = Object.create(env)
@@ -123,19 +127,20 @@ export async function serve<E extends Env>(
     // large ones (guardsBody), as on Deno.
     let guard: BodyTimeout | undefined
     let served = request
-    if (
-      bodyTimeout > 0 &&
-      request.method !== 'GET' &&
-      request.method !== 'HEAD' &&
-      guardsBody(request.headers.get('content-length'))
-    ) {
-      guard = new BodyTimeout(bodyTimeout)
-      served = withBodyTimeout(request, guard, true)
+    if (guardSmallBody !== undefined && request.method !== 'GET' && request.method !== 'HEAD') {
+      const length = request.headers.get('content-length')
+      if (guardsBody(length)) {
+        guard = new BodyTimeout(bodyTimeout)
+        served = withBodyTimeout(request, guard, true)
+      } else if (length !== '0') {
+        // Small declared bodies: their reads bounded (Bun has no socket timeout to use).
+        guard = guardSmallBody(request)
+      }
     }
     const response = requests.track(service.fetch(served, perRequest, tracker))
     if (!(response instanceof Promise)) {
       const res = guard === undefined ? response : guard.answer(response)
-      return drain.draining ? closeIfDraining(res) : res
+      return closeIfDraining(res)
     }
     // Answered later: no idle timeout until then (see idleSeconds).
     if (idle > 0) server.timeout(request, 0)
@@ -144,19 +149,9 @@ export async function serve<E extends Env>(
       return closeIfDraining(guard === undefined ? res : guard.answer(res))
     })
   }
-  // Once the drain has begun, every answer says `Connection: close`, so that no client sends
-  // another request on a connection the shutdown is about to close.
+  // Once the drain has begun, every answer says `Connection: close`.
   function closeIfDraining(response: Response): Response {
-    if (!drain.draining || response.status === 101) return response
-    try {
-      response.headers.set('connection', 'close')
-      return response
-    } catch {
-      // Immutable headers (a fetched or redirect response): the same answer, copied.
-      const copy = new Response(response.body, response)
-      copy.headers.set('connection', 'close')
-      return copy
-    }
+    return drain.draining ? withConnectionClose(response) : response
   }
 
   await service.startup()

@@ -100,7 +100,7 @@ afterEach(async () => {
 })
 
 describe('body limit: memory under eight concurrent 100 MB uploads', () => {
-  for (const runtime of ['node', 'deno'] as const) {
+  for (const runtime of ['node', 'deno', 'bun'] as const) {
     test(`[${runtime}] the server's RSS stays within ${BOUND_MIB} MiB of where it was`, async () => {
       server = await startServer(runtime, { API_TOKEN: 'body-limit-token' })
       const { url } = server

@@ -813,6 +813,16 @@ const httpCases: ConformanceCase[] = [
     },
   },
   {
+    name: 'static files: a NUL byte in the path falls through to the 404, never a 500',
+    async run(client) {
+      for (const path of ['/static/%00', '/static/hello.txt%00.png']) {
+        const res = await client.fetch(path)
+        expect(res.status).toBe(404)
+        await res.body?.cancel()
+      }
+    },
+  },
+  {
     name: 'static files: ETag with If-None-Match gives 304; a byte range gives 206',
     async run(client) {
       const first = await client.fetch('/static/hello.txt')
