@@ -18,7 +18,7 @@ export default defineConfig({
       {
         test: {
           name: 'node',
-          // adapters/workers.ts extends workerd's DurableObject; its Node-side unit tests
+          // adapters/workers/index.ts extends workerd's DurableObject; its Node-side unit tests
           // load it against a stand-in base class.
           alias: {
             'cloudflare:workers': new URL('./test/stubs/cloudflare-workers.ts', import.meta.url)

@@ -8,7 +8,7 @@
  *   under dist/types/.
  *
  * Entries sit flat in dist/ beside their chunks, so the executors' thread hosts are found
- * next to the code that starts them (see src/executor/web-worker.ts, adapters/executor-node.ts).
+ * next to the code that starts them (see src/executor/web-worker.ts, adapters/node/executor.ts).
  */
 import { execFileSync } from 'node:child_process'
 import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
@@ -21,11 +21,11 @@ const dist = join(root, 'dist')
 /** Package entries, and the modules loaded by URL (the executors' thread hosts). */
 const entries = {
   index: 'src/index.ts',
-  node: 'adapters/node.ts',
-  workers: 'adapters/workers.ts',
-  deno: 'adapters/deno.ts',
+  node: 'adapters/node/index.ts',
+  workers: 'adapters/workers/index.ts',
+  deno: 'adapters/deno/index.ts',
   bun: 'adapters/bun/index.ts',
-  'executor-node': 'adapters/executor-node.ts',
+  'executor-node': 'adapters/node/executor.ts',
   'task-host': 'src/executor/task-host.ts',
   'web-worker-host': 'src/executor/web-worker-host.ts',
 }

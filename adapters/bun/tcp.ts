@@ -3,7 +3,7 @@
  * both ways (the socket pauses while the readable's queue is full; a write waits for
  * `drain` when the kernel took only part of a chunk).
  *
- * node:net through Bun's Node compatibility (adapters/tcp-node.ts) works as well, with the
+ * node:net through Bun's Node compatibility (adapters/node/tcp.ts) works as well, with the
  * same backpressure (both took 4 MB of writes to a peer that reads nothing, then waited)
  * and throughput, but costs more: a connect, a 5-byte echo and a close took 165-280 µs of
  * CPU through it against 115-125 µs here (2,000 in a row, Bun 1.4.5).

@@ -10,7 +10,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { parseArgs } from 'node:util'
-import { serve } from '../../adapters/node.ts'
+import { serve } from '../../adapters/node/index.ts'
 import { Service } from '../../src/index.ts'
 import { median } from '../stats.ts'
 import { benchApp } from './apps.ts'

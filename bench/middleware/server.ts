@@ -1,6 +1,6 @@
 // One GET route on edgeio's Node adapter, bare or behind one middleware (MIDDLEWARE env):
 // the per-request cost of each middleware, measured by bench/middleware/run.ts.
-import { serve } from '../../adapters/node.ts'
+import { serve } from '../../adapters/node/index.ts'
 import { Service } from '../../src/index.ts'
 import { benchApp } from './apps.ts'
 

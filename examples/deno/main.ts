@@ -1,4 +1,4 @@
-import { serve } from '../../adapters/deno.ts'
+import { serve } from '../../adapters/deno/index.ts'
 import { service } from '../app.ts'
 
 const server = await serve(service, {

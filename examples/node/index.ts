@@ -1,4 +1,4 @@
-import { serve } from '../../adapters/node.ts'
+import { serve } from '../../adapters/node/index.ts'
 import { service } from '../app.ts'
 
 const server = await serve(service, {

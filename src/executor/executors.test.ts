@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from 'vitest'
-import { createNodeExecutor } from '../../adapters/executor-node.ts'
+import { createNodeExecutor } from '../../adapters/node/executor.ts'
 import { ExecutorClosed, ExecutorQueueFull, ExecutorTaskError } from './errors.ts'
 import type { Executor, ExecutorOptions } from './executor.ts'
 import * as fixtures from './fixture-tasks.ts'

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { chromium } from 'playwright-core'
 import { afterAll, beforeAll, expect, test } from 'vitest'
-import { type NodeServer, serve } from '../../adapters/node.ts'
+import { type NodeServer, serve } from '../../adapters/node/index.ts'
 import { service } from '../../examples/app.ts'
 
 // A real browser (Debian's chromium, headless, driven by playwright-core) on the example's

@@ -1,5 +1,5 @@
 /**
- * Node's lingering close (adapters/node.ts, lingerOnClose): a connection answered before its
+ * Node's lingering close (adapters/node/index.ts, lingerOnClose): a connection answered before its
  * request body ended is half-closed after the answer, and what the client still sends is
  * dropped until the client closes its side or a bound cuts it off.
  *
@@ -14,10 +14,10 @@ import type { AddressInfo, Socket } from 'node:net'
 import { connect } from 'node:net'
 import { performance } from 'node:perf_hooks'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
-import { type NodeServer, serve } from '../../adapters/node.ts'
+import { type NodeServer, serve } from '../../adapters/node/index.ts'
 import { service } from '../../examples/app.ts'
 
-/** adapters/node.ts's bounds (LINGER_MS, LINGER_QUIET_MS, LINGER_MAX_BYTES). */
+/** adapters/node/index.ts's bounds (LINGER_MS, LINGER_QUIET_MS, LINGER_MAX_BYTES). */
 const LINGER_MS = 5_000
 const LINGER_QUIET_MS = 1_000
 const LINGER_MAX_BYTES = 16 * 1024 * 1024

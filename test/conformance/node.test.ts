@@ -1,6 +1,6 @@
 import { getCACertificates, setDefaultCACertificates } from 'node:tls'
 import { afterAll, beforeAll } from 'vitest'
-import { type NodeServer, serve } from '../../adapters/node.ts'
+import { type NodeServer, serve } from '../../adapters/node/index.ts'
 import { service } from '../../examples/app.ts'
 import { describeConformance } from './cases.ts'
 import { httpClient, SESSION_SECRET } from './client.ts'

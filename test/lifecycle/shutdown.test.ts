@@ -1,7 +1,7 @@
 import { Hono } from 'hono'
 import { streamSSE } from 'hono/streaming'
 import { afterEach, describe, expect, test, vi } from 'vitest'
-import { serve } from '../../adapters/node.ts'
+import { serve } from '../../adapters/node/index.ts'
 import { Broadcast, Service } from '../../src/index.ts'
 import type { Listener } from '../../src/internal.ts'
 import { gracefulShutdown, InFlight, onTermination, WaitUntilTracker } from '../../src/internal.ts'

@@ -1,6 +1,6 @@
 import { Hono } from 'hono'
 import { describe, expect, test } from 'vitest'
-import { toWorker } from '../../adapters/workers.ts'
+import { toWorker } from '../../adapters/workers/index.ts'
 import { Service } from '../../src/index.ts'
 
 const ctx = { waitUntil() {}, passThroughOnException() {}, props: {} }

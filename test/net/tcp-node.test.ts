@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
 import { getCACertificates, setDefaultCACertificates, createServer as tlsServer } from 'node:tls'
 import { afterEach, describe, expect, test } from 'vitest'
-import { connectNode } from '../../adapters/tcp-node.ts'
+import { connectNode } from '../../adapters/node/tcp.ts'
 import { ConnectionRefusedError, openConnection, setConnector } from '../../src/net/connection.ts'
 import { createTestCertificates } from '../fixtures/tls.ts'
 

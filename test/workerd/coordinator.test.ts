@@ -1,5 +1,5 @@
 // DistributedLock, DistributedSemaphore and DistributedRateLimitStore against the real
-// EdgeioCoordinator Durable Object (adapters/coordinator-workers.ts) in workerd, through the
+// EdgeioCoordinator Durable Object (adapters/workers/coordinator.ts) in workerd, through the
 // COORDINATOR binding of the root wrangler.toml. The tests talk to the object's stub
 // directly: that is real RPC I/O, and the waits happen inside the object, which is what is
 // under test (the plugin's exports.default.fetch cancels a request that waits on another).

@@ -3,9 +3,9 @@
 import { Service } from '../../../src/index.ts'
 import { app } from './app.ts'
 
-// adapters/deno.ts needs Deno's types, which the repository's Node type-check lacks: it is
+// adapters/deno/index.ts needs Deno's types, which the repository's Node type-check lacks: it is
 // imported by URL, with the one signature used here.
-const adapter = new URL('../../../adapters/deno.ts', import.meta.url).href
+const adapter = new URL('../../../adapters/deno/index.ts', import.meta.url).href
 const { serve } = (await import(adapter)) as {
   serve(service: Service, options: { hostname: string }): Promise<unknown>
 }

@@ -2,7 +2,7 @@
 // Object namespace of the root wrangler.toml), stubs and waits without fixed sleeps.
 import { runInDurableObject } from 'cloudflare:test'
 import { env } from 'cloudflare:workers'
-import type { EdgeioCoordinator } from '../../../adapters/coordinator-workers.ts'
+import type { EdgeioCoordinator } from '../../../adapters/workers/coordinator.ts'
 import type { CoordinatorStub } from '../../../src/distributed/protocol.ts'
 import { resourceName } from '../../../src/distributed/protocol.ts'
 

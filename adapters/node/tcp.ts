@@ -3,7 +3,11 @@ import { once } from 'node:events'
 import { connect as netConnect, type Socket } from 'node:net'
 import { Duplex } from 'node:stream'
 import { connect as tlsConnect } from 'node:tls'
-import { type Connection, ConnectionRefusedError, type Connector } from '../src/net/connection.ts'
+import {
+  type Connection,
+  ConnectionRefusedError,
+  type Connector,
+} from '../../src/net/connection.ts'
 
 export const connectNode: Connector = async ({ hostname, port, tls = false, signal }) => {
   const socket: Socket = tls

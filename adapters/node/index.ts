@@ -8,8 +8,8 @@ import { type AddressInfo, Socket } from 'node:net'
 import { createAdaptorServer, type HttpBindings, upgradeWebSocket } from '@hono/node-server'
 import type { Env } from 'hono'
 import type { WebSocketServer } from 'ws'
-import type { Servable, ServeOptions, ServerHandle } from '../src/index.ts'
-import type { Listener } from '../src/internal.ts'
+import type { Servable, ServeOptions, ServerHandle } from '../../src/index.ts'
+import type { Listener } from '../../src/internal.ts'
 import {
   BodyTimeout,
   DEFAULT_BODY_TIMEOUT_MS,
@@ -28,13 +28,13 @@ import {
   toService,
   WaitUntilTracker,
   withBodyTimeout,
-} from '../src/internal.ts'
-import { DeferredWebSocketServer } from './deferred-websocket-server.ts'
+} from '../../src/internal.ts'
+import { DeferredWebSocketServer } from './websocket-server.ts'
 
 // What the runtime-neutral helpers need from this runtime, supplied on import.
 // Loaded on first use, as is the static server below: most services open no TCP connection
 // and serve no files from Node, and every module loaded at import delays the first response.
-setConnector(async (options) => (await import('./tcp-node.ts')).connectNode(options))
+setConnector(async (options) => (await import('./tcp.ts')).connectNode(options))
 setWebSocketUpgrader(upgradeWebSocket)
 setStaticServer(({ root }) =>
   lazyMiddleware(async () => (await import('@hono/node-server/serve-static')).serveStatic({ root }))
@@ -360,9 +360,9 @@ function listen(server: Server, port: number, hostname: string): Promise<void> {
 }
 
 /** piscina is an optional peer: only a service that declares an executor needs it. */
-async function loadNodeExecutor(): Promise<typeof import('./executor-node.ts')> {
+async function loadNodeExecutor(): Promise<typeof import('./executor.ts')> {
   try {
-    return await import('./executor-node.ts')
+    return await import('./executor.ts')
   } catch (error) {
     if (
       (error as { code?: string }).code === 'ERR_MODULE_NOT_FOUND' &&

@@ -5,12 +5,17 @@
  * Isolates are evicted without notice, so shutdown and cleanup hooks never run here.
  */
 import type { Env } from 'hono'
-import { createInlineExecutor } from '../src/executor/index.ts'
-import type { FetchHandler, Servable } from '../src/index.ts'
-import { serveAssets } from '../src/index.ts'
-import { setConnector, setStaticServer, setWebSocketUpgrader, toService } from '../src/internal.ts'
-import { connectWorkers } from './tcp-workers.ts'
-import { upgradeWebSocket } from './websocket-workers.ts'
+import { createInlineExecutor } from '../../src/executor/index.ts'
+import type { FetchHandler, Servable } from '../../src/index.ts'
+import { serveAssets } from '../../src/index.ts'
+import {
+  setConnector,
+  setStaticServer,
+  setWebSocketUpgrader,
+  toService,
+} from '../../src/internal.ts'
+import { connectWorkers } from './tcp.ts'
+import { upgradeWebSocket } from './websocket.ts'
 
 setConnector(connectWorkers)
 setWebSocketUpgrader(upgradeWebSocket)
@@ -51,4 +56,4 @@ export function toWorker<E extends Env, H extends Record<string, EventHandler>>(
       : service.startup().then(() => service.fetch(request, env, ctx))
   return { ...(worker as Omit<H, 'fetch'>), fetch }
 }
-export { EdgeioCoordinator } from './coordinator-workers.ts'
+export { EdgeioCoordinator } from './coordinator.ts'

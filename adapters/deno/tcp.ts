@@ -1,5 +1,9 @@
 /** openConnection on Deno: Deno.connect / Deno.connectTls, whose streams are Web Streams. */
-import { type Connection, ConnectionRefusedError, type Connector } from '../src/net/connection.ts'
+import {
+  type Connection,
+  ConnectionRefusedError,
+  type Connector,
+} from '../../src/net/connection.ts'
 
 export const connectDeno: Connector = async ({ hostname, port, tls = false, signal }) => {
   let conn: Deno.Conn

@@ -1,4 +1,4 @@
-// The part of workerd's built-in `cloudflare:sockets` module that adapters/tcp-workers.ts
+// The part of workerd's built-in `cloudflare:sockets` module that adapters/workers/tcp.ts
 // uses, declared here so the Node-side type check needs no Workers type package.
 declare module 'cloudflare:sockets' {
   interface SocketAddress {

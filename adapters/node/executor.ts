@@ -10,19 +10,19 @@ import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import type { ResourceLimits } from 'node:worker_threads'
 import { Piscina } from 'piscina'
-import type { Executor, ExecutorOptions, TaskModule, TaskSource } from '../src/executor/index.ts'
-import { ExecutorTaskError } from '../src/executor/index.ts'
-import type { JobMessage, JobRunner, Outcome } from '../src/internal.ts'
-import { PoolExecutor, unwrapOutcome } from '../src/internal.ts'
+import type { Executor, ExecutorOptions, TaskModule, TaskSource } from '../../src/executor/index.ts'
+import { ExecutorTaskError } from '../../src/executor/index.ts'
+import type { JobMessage, JobRunner, Outcome } from '../../src/internal.ts'
+import { PoolExecutor, unwrapOutcome } from '../../src/internal.ts'
 
 /** piscina's transfer list: Node's `Transferable`s, which the DOM ones are at run time. */
 type PiscinaTransferList = NonNullable<Parameters<Piscina['run']>[1]>['transferList']
 
-// From source this is adapters/executor-node.ts; in the package, dist/executor-node.js,
+// From source this is adapters/node/executor.ts; in the package, dist/executor-node.js,
 // beside dist/task-host.js (scripts/build.ts puts entries flat in dist/).
 const HOST = fileURLToPath(
   new URL(
-    import.meta.url.endsWith('.ts') ? '../src/executor/task-host.ts' : './task-host.js',
+    import.meta.url.endsWith('.ts') ? '../../src/executor/task-host.ts' : './task-host.js',
     import.meta.url
   )
 )

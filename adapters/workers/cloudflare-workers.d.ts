@@ -1,5 +1,5 @@
 // The part of workerd's built-in `cloudflare:workers` module that
-// adapters/coordinator-workers.ts uses, declared here so the Node-side type check needs no
+// adapters/workers/coordinator.ts uses, declared here so the Node-side type check needs no
 // Workers type package (test/workerd type-checks against @cloudflare/workers-types itself).
 declare module 'cloudflare:workers' {
   interface SyncKvStorage {

@@ -16,7 +16,7 @@
  * ```
  */
 import { DurableObject } from 'cloudflare:workers'
-import { Coordinator } from '../src/distributed/coordinator.ts'
+import { Coordinator } from '../../src/distributed/coordinator.ts'
 import type {
   AcquireReply,
   AcquireRequest,
@@ -29,9 +29,9 @@ import type {
   RenewReply,
   RenewRequest,
   ResourceSnapshot,
-} from '../src/distributed/protocol.ts'
-import type { CoordinatorStorage } from '../src/distributed/storage.ts'
-import type { RateLimitResult, RateLimitRule } from '../src/quota/index.ts'
+} from '../../src/distributed/protocol.ts'
+import type { CoordinatorStorage } from '../../src/distributed/storage.ts'
+import type { RateLimitResult, RateLimitRule } from '../../src/quota/index.ts'
 
 /**
  * Runs the runtime-neutral {@link Coordinator} over this object's storage. Every method is

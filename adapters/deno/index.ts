@@ -9,14 +9,14 @@
  */
 import type { Context, Env, MiddlewareHandler } from 'hono'
 import type { WSEvents } from 'hono/ws'
-import { createWebWorkerExecutor } from '../src/executor/index.ts'
+import { createWebWorkerExecutor } from '../../src/executor/index.ts'
 import {
   DEFAULT_SHUTDOWN_TIMEOUT_MS,
   type Servable,
   type ServeOptions,
   type ServerHandle,
-} from '../src/index.ts'
-import type { Listener } from '../src/internal.ts'
+} from '../../src/index.ts'
+import type { Listener } from '../../src/internal.ts'
 import {
   BodyTimeout,
   DEFAULT_BODY_TIMEOUT_MS,
@@ -37,8 +37,8 @@ import {
   WaitUntilTracker,
   withBodyTimeout,
   withConnectionClose,
-} from '../src/internal.ts'
-import { connectDeno } from './tcp-deno.ts'
+} from '../../src/internal.ts'
+import { connectDeno } from './tcp.ts'
 
 // What the runtime-neutral helpers need from this runtime, supplied on import.
 setConnector(connectDeno)

@@ -1,6 +1,10 @@
 /// <reference types="./cloudflare-sockets.d.ts" />
 /** openConnection on Workers: `connect()` from cloudflare:sockets, already nearly this shape. */
-import { type Connection, ConnectionRefusedError, type Connector } from '../src/net/connection.ts'
+import {
+  type Connection,
+  ConnectionRefusedError,
+  type Connector,
+} from '../../src/net/connection.ts'
 
 export const connectWorkers: Connector = async ({ hostname, port, tls = false, signal }) => {
   // Imported when first used, so that this module also loads outside workerd.
