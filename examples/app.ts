@@ -499,7 +499,7 @@ const counter = new Broadcast<number>()
 /** A live counter: every subscriber sees every change; a disconnect unsubscribes at once. */
 app.get('/events/counter', (c) =>
   streamSSE(c, async (sse) => {
-    const changes = counter.subscribe({ signal: c.req.raw.signal, bufferSize: 16 })
+    const changes = counter.subscribe(c, { bufferSize: 16 })
     await sse.writeSSE({ event: 'count', data: String(count) })
     for await (const value of changes) await sse.writeSSE({ event: 'count', data: String(value) })
   })
@@ -565,7 +565,7 @@ app.post('/pipe', bodyLimit({ maxBytes: Number.POSITIVE_INFINITY }), async (c) =
   for (const [name, port] of upstreams) {
     if (!port) continue
     try {
-      conn = await openConnection({ hostname, port, tls, signal })
+      conn = await openConnection(c, { hostname, port, tls, signal })
       used = name
       break
     } catch (error) {

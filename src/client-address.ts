@@ -1,10 +1,5 @@
 import type { Context } from 'hono'
-
-/**
- * The key under which the Node and Deno adapters expose the peer address of a request's
- * connection on `c.env` (a getter on the env's prototype, so it costs nothing unless read).
- */
-export const REMOTE_ADDRESS: unique symbol = Symbol.for('edgeio.remoteAddress')
+import { findServerScope } from './runtime/server-scope.ts'
 
 export interface ClientAddressOptions {
   /**
@@ -14,10 +9,6 @@ export interface ClientAddressOptions {
    */
   trustProxy?: boolean | number
 }
-
-const onWorkerd =
-  (globalThis as { navigator?: { userAgent?: unknown } }).navigator?.userAgent ===
-  'Cloudflare-Workers'
 
 /**
  * The client's IP address, wherever the app runs: the connection's peer address on Node
@@ -41,7 +32,5 @@ export function clientAddress(c: Context, options: ClientAddressOptions = {}): s
     const forwarded = hops[index]
     if (forwarded) return forwarded
   }
-  const remote = (c.env as { [REMOTE_ADDRESS]?: unknown } | undefined)?.[REMOTE_ADDRESS]
-  if (typeof remote === 'string') return remote
-  return onWorkerd ? c.req.header('cf-connecting-ip') : undefined
+  return findServerScope(c)?.runtime.clientAddress(c)
 }

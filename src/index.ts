@@ -25,6 +25,7 @@ export type { WaitUntilErrorHandler, WaitUntilTracker } from './lifecycle/wait-u
 export * from './middleware/index.ts'
 export type { Connection, ConnectOptions } from './net/connection.ts'
 export { ConnectionRefusedError, openConnection } from './net/connection.ts'
+export type { Runtime, WebSocketSupport } from './runtime/index.ts'
 export type { AssetsBinding, ServeStaticOptions } from './static/index.ts'
 export { serveAssets, serveStatic } from './static/index.ts'
 export type { SSEMessage, SSEStreamingApi, StreamingApi } from './streaming/index.ts'

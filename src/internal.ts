@@ -3,7 +3,6 @@
  * the core and a service author never calls. It is not a package entry (the adapters reach
  * it by relative import inside the package), so it stays out of users' completions.
  */
-export { REMOTE_ADDRESS } from './client-address.ts'
 export { Coordinator } from './distributed/coordinator.ts'
 export type {
   AcquireReply,
@@ -49,7 +48,6 @@ export { gracefulShutdown, onTermination } from './lifecycle/shutdown.ts'
 export { type SmallBodyGuardOptions, smallBodyGuard } from './lifecycle/small-body-guard.ts'
 export { WaitUntilTracker } from './lifecycle/wait-until.ts'
 export type { Connector } from './net/connection.ts'
-export { setConnector } from './net/connection.ts'
+export type { Runtime, WebSocketSupport } from './runtime/runtime.ts'
+export { SERVER_SCOPE, ServerScope } from './runtime/server-scope.ts'
 export type { StaticServer } from './static/index.ts'
-export { setStaticServer } from './static/index.ts'
-export { closeAllWebSockets, setWebSocketUpgrader } from './websocket/index.ts'

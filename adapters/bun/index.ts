@@ -19,15 +19,15 @@ import {
   InFlight,
   lazyMiddleware,
   quietDrain,
-  REMOTE_ADDRESS,
+  type Runtime,
+  SERVER_SCOPE,
+  ServerScope,
   serverUrl,
-  setConnector,
-  setStaticServer,
-  setWebSocketUpgrader,
   shutdownControl,
   smallBodyGuard,
   toService,
   WaitUntilTracker,
+  type WebSocketSupport,
   withBodyTimeout,
   withConnectionClose,
 } from '../../src/internal.ts'
@@ -36,12 +36,21 @@ import { hostProblem } from './host.ts'
 import { connectBun } from './tcp.ts'
 import { loadHonoBun, upgradeWebSocket, websocketHandler } from './websocket.ts'
 
-// What the runtime-neutral helpers need from this runtime, supplied on import.
-setConnector(connectBun)
-setStaticServer(({ root }) =>
-  lazyMiddleware(async () => (await loadHonoBun()).serveStatic({ root }))
-)
-setWebSocketUpgrader(upgradeWebSocket as Parameters<typeof setWebSocketUpgrader>[0])
+/** What the runtime-neutral helpers get from Bun. */
+export const runtime: Runtime = {
+  name: 'bun',
+  connect: connectBun,
+  serveStatic: ({ root }) =>
+    lazyMiddleware(async () => (await loadHonoBun()).serveStatic({ root })),
+  webSocket: { upgrade: upgradeWebSocket as WebSocketSupport['upgrade'], pingsItself: false },
+  // Executors declared with service.executor() run on Web Workers, as on Deno.
+  createExecutor: createWebWorkerExecutor,
+  clientAddress: (c) => {
+    const env = c.env as (RequestEnv & { server?: Server<unknown> }) | undefined
+    return env?.[REQUEST] && env.server?.requestIP(env[REQUEST])?.address
+  },
+  cutsWorkAfterResponse: false,
+}
 
 /** `env` defaults to `process.env`; each request's `c.env` adds `server` (as `hono/bun` expects). */
 export interface BunServeOptions extends ServeOptions {
@@ -85,22 +94,18 @@ export async function serve<E extends Env>(
   options: BunServeOptions = {}
 ): Promise<BunServer> {
   const service = toService(servable)
-  // Executors declared with service.executor() run on Web Workers, as on Deno.
-  service.executorFactory ??= createWebWorkerExecutor
+  service.attachRuntime(runtime)
+  const scope = new ServerScope(runtime)
   const tracker = new WaitUntilTracker()
   const requests = new InFlight()
   let server: Server<unknown>
   // Per request, env is one small object holding the request; its prototype has the server
-  // (`c.env.server`, which hono/bun's helpers read) and the peer address, looked up on read.
+  // (`c.env.server`, which hono/bun's helpers read) and the server's scope.
   const env = Object.create(options.env ?? process.env, {
     server: {
       get: () => server,
     },
-    [REMOTE_ADDRESS]: {
-      get(this: RequestEnv) {
-        return server.requestIP(this[REQUEST])?.address
-      },
-    },
+    [SERVER_SCOPE]: { value: scope },
   })
   const hostname = options.hostname ?? '127.0.0.1'
   const bodyTimeout = options.bodyTimeout ?? DEFAULT_BODY_TIMEOUT_MS
@@ -184,11 +189,15 @@ export async function serve<E extends Env>(
       void server.stop(true)
     },
   }
-  const close = shutdownControl({ service, listener, requests, waitUntil: tracker }, options, {
-    addSignalListener: (signal, listener) => process.on(signal, listener),
-    removeSignalListener: (signal, listener) => process.off(signal, listener),
-    exit: (code) => process.exit(code),
-  })
+  const close = shutdownControl(
+    { service, listener, scope, requests, waitUntil: tracker },
+    options,
+    {
+      addSignalListener: (signal, listener) => process.on(signal, listener),
+      removeSignalListener: (signal, listener) => process.off(signal, listener),
+      exit: (code) => process.exit(code),
+    }
+  )
   // A rejection nobody handled is logged, not fatal (unless the service asked to exit).
   const stopHandlingRejections = handleUnhandledRejections(options.unhandledRejection ?? 'log', {
     install: (listener) => process.on('unhandledRejection', listener),

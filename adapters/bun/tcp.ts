@@ -69,8 +69,7 @@ function endReadable(state: State): void {
  *
  * @example
  * ```ts
- * setConnector(connectBun)
- * const conn = await openConnection({ hostname: '127.0.0.1', port: 6379 })
+ * const conn = await connectBun({ hostname: '127.0.0.1', port: 6379 })
  * ```
  */
 export const connectBun: Connector = async ({ hostname, port, tls = false, signal }) => {

@@ -30,7 +30,7 @@ export async function loadHonoBun(): Promise<HonoBun> {
  *
  * @example
  * ```ts
- * setWebSocketUpgrader(upgradeWebSocket as Parameters<typeof setWebSocketUpgrader>[0])
+ * const runtime = { …, webSocket: { upgrade: upgradeWebSocket, pingsItself: false } }
  * ```
  */
 export function upgradeWebSocket(

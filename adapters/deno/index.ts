@@ -26,40 +26,29 @@ import {
   InFlight,
   lazyMiddleware,
   quietDrain,
-  REMOTE_ADDRESS,
+  type Runtime,
+  SERVER_SCOPE,
+  ServerScope,
   serverUrl,
-  setConnector,
-  setStaticServer,
-  setWebSocketUpgrader,
   shutdownControl,
   smallBodyGuard,
   toService,
   WaitUntilTracker,
+  type WebSocketSupport,
   withBodyTimeout,
   withConnectionClose,
 } from '../../src/internal.ts'
 import { connectDeno } from './tcp.ts'
 
-// What the runtime-neutral helpers need from this runtime, supplied on import.
-setConnector(connectDeno)
 // hono/deno takes Deno ~11 ms to load (bench/coldstart): its static-file and WebSocket
 // helpers are loaded on first use, not with the adapter.
 const honoDeno = () => import('hono/deno')
-setStaticServer(({ root }) => lazyMiddleware(async () => (await honoDeno()).serveStatic({ root })))
 function lazyUpgrade(
   createEvents: (c: Context) => WSEvents<WebSocket> | Promise<WSEvents<WebSocket>>,
   options?: Deno.UpgradeWebSocketOptions
 ): MiddlewareHandler {
   return lazyMiddleware(async () => (await honoDeno()).upgradeWebSocket(createEvents, options))
 }
-// Deno pings after idleTimeout/2 (s) of silence and closes the socket (1001) when nothing,
-// not even a pong, arrives within idleTimeout. With the heartbeat off, edgeio's own idle
-// timer closes silent sockets instead (Deno's pings would keep a live client open).
-setWebSocketUpgrader(
-  lazyUpgrade as Parameters<typeof setWebSocketUpgrader>[0],
-  (limits) => ({ idleTimeout: limits.heartbeatMs > 0 ? limits.idleTimeoutMs / 1000 : 0 }),
-  true
-)
 
 // edgeio's handler for unhandled rejections while a server runs (one at a time, see
 // handleUnhandledRejections).
@@ -85,6 +74,27 @@ function requestEnv(env: object, info: Deno.ServeHandlerInfo<Deno.NetAddr>): Req
   const perRequest: RequestEnv = Object.create(env)
   perRequest[INFO] = info
   return perRequest
+}
+
+/** What the runtime-neutral helpers get from Deno. */
+export const runtime: Runtime = {
+  name: 'deno',
+  connect: connectDeno,
+  serveStatic: ({ root }) => lazyMiddleware(async () => (await honoDeno()).serveStatic({ root })),
+  // Deno pings after idleTimeout/2 (s) of silence and closes the socket (1001) when nothing,
+  // not even a pong, arrives within idleTimeout. With the heartbeat off, edgeio's own idle
+  // timer closes silent sockets instead (Deno's pings would keep a live client open).
+  webSocket: {
+    upgrade: lazyUpgrade as WebSocketSupport['upgrade'],
+    options: (limits) => ({
+      idleTimeout: limits.heartbeatMs > 0 ? limits.idleTimeoutMs / 1000 : 0,
+    }),
+    pingsItself: true,
+  },
+  // Executors declared with service.executor() run on Web Workers (needs --allow-read).
+  createExecutor: createWebWorkerExecutor,
+  clientAddress: (c) => (c.env as RequestEnv | undefined)?.[INFO]?.remoteAddr.hostname,
+  cutsWorkAfterResponse: false,
 }
 
 const requestSignal = Object.getOwnPropertyDescriptor(Request.prototype, 'signal')?.get
@@ -170,8 +180,8 @@ export async function serve<E extends Env>(
   options: DenoServeOptions = {}
 ): Promise<DenoServer> {
   const service = toService(servable)
-  // Executors declared with service.executor() run on Web Workers (needs --allow-read).
-  service.executorFactory ??= createWebWorkerExecutor
+  service.attachRuntime(runtime)
+  const scope = new ServerScope(runtime)
   const tracker = new WaitUntilTracker()
   const requests = new InFlight()
   // Per request, env is one small object holding the handler info; its prototype reads
@@ -187,11 +197,7 @@ export async function serve<E extends Env>(
         return this[INFO].completed
       },
     },
-    [REMOTE_ADDRESS]: {
-      get(this: RequestEnv) {
-        return this[INFO].remoteAddr.hostname
-      },
-    },
+    [SERVER_SCOPE]: { value: scope },
   })
   const hostname = options.hostname ?? '127.0.0.1'
   const forced = new AbortController()
@@ -294,11 +300,15 @@ export async function serve<E extends Env>(
       forced.abort(new DOMException('The server is shutting down.', 'AbortError'))
     },
   }
-  const close = shutdownControl({ service, listener, requests, waitUntil: tracker }, options, {
-    addSignalListener: (signal, listener) => Deno.addSignalListener(signal, listener),
-    removeSignalListener: (signal, listener) => Deno.removeSignalListener(signal, listener),
-    exit: (code) => Deno.exit(code),
-  })
+  const close = shutdownControl(
+    { service, listener, scope, requests, waitUntil: tracker },
+    options,
+    {
+      addSignalListener: (signal, listener) => Deno.addSignalListener(signal, listener),
+      removeSignalListener: (signal, listener) => Deno.removeSignalListener(signal, listener),
+      exit: (code) => Deno.exit(code),
+    }
+  )
   // A rejection nobody handled is logged, not fatal (unless the service asked to exit).
   const stopHandlingRejections = handleUnhandledRejections(options.unhandledRejection ?? 'log', {
     install: (listener) => {

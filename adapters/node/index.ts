@@ -19,11 +19,10 @@ import {
   handleUnhandledRejections,
   InFlight,
   lazyMiddleware,
-  REMOTE_ADDRESS,
+  type Runtime,
+  SERVER_SCOPE,
+  ServerScope,
   serverUrl,
-  setConnector,
-  setStaticServer,
-  setWebSocketUpgrader,
   shutdownControl,
   toService,
   WaitUntilTracker,
@@ -31,14 +30,26 @@ import {
 } from '../../src/internal.ts'
 import { DeferredWebSocketServer } from './websocket-server.ts'
 
-// What the runtime-neutral helpers need from this runtime, supplied on import.
-// Loaded on first use, as is the static server below: most services open no TCP connection
-// and serve no files from Node, and every module loaded at import delays the first response.
-setConnector(async (options) => (await import('./tcp.ts')).connectNode(options))
-setWebSocketUpgrader(upgradeWebSocket)
-setStaticServer(({ root }) =>
-  lazyMiddleware(async () => (await import('@hono/node-server/serve-static')).serveStatic({ root }))
-)
+/**
+ * What the runtime-neutral helpers get from Node. The TCP connector, the static server and
+ * piscina are loaded on first use: most services open no TCP connection and serve no files
+ * from Node, and every module loaded at import delays the first response.
+ */
+export const runtime: Runtime = {
+  name: 'node',
+  connect: async (options) => (await import('./tcp.ts')).connectNode(options),
+  serveStatic: ({ root }) =>
+    lazyMiddleware(async () =>
+      (await import('@hono/node-server/serve-static')).serveStatic({ root })
+    ),
+  webSocket: { upgrade: upgradeWebSocket, pingsItself: false },
+  // Executors declared with service.executor() run on worker threads (piscina).
+  createExecutor: async (tasks, options) =>
+    (await loadNodeExecutor()).createNodeExecutor(tasks, options),
+  clientAddress: (c) =>
+    (c.env as Partial<HttpBindings> | undefined)?.incoming?.socket.remoteAddress,
+  cutsWorkAfterResponse: false,
+}
 
 /**
  * During a drain, a connection that carried no request since the drain began and stayed
@@ -90,17 +101,13 @@ export async function serve<E extends Env>(
 ): Promise<NodeServer> {
   const service = toService(servable)
   // Executors declared with service.executor() run on worker threads (piscina, loaded only then).
-  service.executorFactory ??= async (tasks, options) =>
-    (await loadNodeExecutor()).createNodeExecutor(tasks, options)
+  service.attachRuntime(runtime)
+  const scope = new ServerScope(runtime)
   const tracker = new WaitUntilTracker()
   const requests = new InFlight()
   // Per request, env is one small object (the bindings) whose prototype is this one.
   const env = Object.create(options.env ?? process.env, {
-    [REMOTE_ADDRESS]: {
-      get(this: Partial<HttpBindings>) {
-        return this.incoming?.socket.remoteAddress
-      },
-    },
+    [SERVER_SCOPE]: { value: scope },
   })
   // A class over env rather than Object.create(env) + Object.assign per request: V8 cannot
   // cache a map for objects made from a prototype chain that ends in process.env, so that
@@ -247,11 +254,15 @@ export async function serve<E extends Env>(
     // Destroying the sockets makes @hono/node-server abort each open request's signal.
     abort: () => server.closeAllConnections(),
   }
-  const close = shutdownControl({ service, listener, requests, waitUntil: tracker }, options, {
-    addSignalListener: (signal, listener) => process.on(signal, listener),
-    removeSignalListener: (signal, listener) => process.off(signal, listener),
-    exit: (code) => process.exit(code),
-  })
+  const close = shutdownControl(
+    { service, listener, scope, requests, waitUntil: tracker },
+    options,
+    {
+      addSignalListener: (signal, listener) => process.on(signal, listener),
+      removeSignalListener: (signal, listener) => process.off(signal, listener),
+      exit: (code) => process.exit(code),
+    }
+  )
   // A rejection nobody handled is logged, not fatal (unless the service asked to exit).
   const stopHandlingRejections = handleUnhandledRejections(options.unhandledRejection ?? 'log', {
     install: (listener) => process.on('unhandledRejection', listener),

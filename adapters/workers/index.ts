@@ -9,17 +9,42 @@ import { createInlineExecutor } from '../../src/executor/index.ts'
 import type { FetchHandler, Servable } from '../../src/index.ts'
 import { serveAssets } from '../../src/index.ts'
 import {
-  setConnector,
-  setStaticServer,
-  setWebSocketUpgrader,
+  type Runtime,
+  SERVER_SCOPE,
+  ServerScope,
   toService,
+  type WebSocketSupport,
 } from '../../src/internal.ts'
 import { connectWorkers } from './tcp.ts'
 import { upgradeWebSocket } from './websocket.ts'
 
-setConnector(connectWorkers)
-setWebSocketUpgrader(upgradeWebSocket)
-setStaticServer(serveAssets)
+/** What the runtime-neutral helpers get from workerd. */
+export const runtime: Runtime = {
+  name: 'workerd',
+  connect: connectWorkers,
+  serveStatic: serveAssets,
+  webSocket: { upgrade: upgradeWebSocket as WebSocketSupport['upgrade'], pingsItself: false },
+  // No threads in an isolate: executors declared with service.executor() run inline.
+  createExecutor: createInlineExecutor,
+  // Set by Cloudflare's edge, which overwrites any value the client sent.
+  clientAddress: (c) => c.req.header('cf-connecting-ip'),
+  cutsWorkAfterResponse: true,
+}
+
+/**
+ * `env` carrying the isolate's scope, for the helpers (`serverScope(c)`). workerd hands
+ * each request the same bindings object, so the scope is set on it once, as a symbol no
+ * binding lookup or `Object.keys` sees; a frozen one is wrapped instead.
+ */
+function scoped<T extends object>(env: T, scope: ServerScope): T {
+  const holder = env as T & { [SERVER_SCOPE]?: ServerScope }
+  if (holder[SERVER_SCOPE] === scope) return env
+  if (Object.isExtensible(env)) {
+    Object.defineProperty(env, SERVER_SCOPE, { value: scope, configurable: true, writable: true })
+    return env
+  }
+  return Object.create(env, { [SERVER_SCOPE]: { value: scope } }) as T
+}
 
 /** Any event handler: every function type is assignable to this one. */
 type EventHandler = (...args: never[]) => unknown
@@ -38,8 +63,9 @@ export function toWorker<E extends Env, H extends Record<string, EventHandler>>(
   handlers?: H
 ): Omit<H, 'fetch'> & { fetch: FetchHandler<E> } {
   const service = toService(servable)
-  // No threads in an isolate: executors declared with service.executor() run inline.
-  service.executorFactory ??= createInlineExecutor
+  service.attachRuntime(runtime)
+  // One isolate is one server here: its WebSockets and streams are never drained.
+  const scope = new ServerScope(runtime)
   const worker: Record<string, (...args: never[]) => unknown> = {}
   for (const [name, handler] of Object.entries(handlers ?? {})) {
     const run = handler as (...args: unknown[]) => unknown
@@ -52,8 +78,8 @@ export function toWorker<E extends Env, H extends Record<string, EventHandler>>(
   // alive while it waits, which is the case workerd lets another request wait on.
   const fetch: FetchHandler<E> = (request, env, ctx) =>
     service.state === 'started'
-      ? service.fetch(request, env, ctx)
-      : service.startup().then(() => service.fetch(request, env, ctx))
+      ? service.fetch(request, scoped(env ?? {}, scope), ctx)
+      : service.startup().then(() => service.fetch(request, scoped(env ?? {}, scope), ctx))
   return { ...(worker as Omit<H, 'fetch'>), fetch }
 }
 export { EdgeioCoordinator } from './coordinator.ts'

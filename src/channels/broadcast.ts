@@ -1,4 +1,5 @@
-import { atShutdown } from '../lifecycle/going-away.ts'
+import type { Context } from 'hono'
+import { findServerScope } from '../runtime/server-scope.ts'
 import { Queue, QueueFull, QueueShutDown } from '../sync/index.ts'
 
 /** What a subscriber's full buffer does with the next message. */
@@ -103,7 +104,7 @@ export class Subscription<T> implements AsyncIterable<T> {
  * const chat = new Broadcast<string>()
  * app.post('/say', async (c) => c.json({ heard: chat.publish(await c.req.text()) }))
  * app.get('/listen', (c) => streamSSE(c, async (sse) => {
- *   for await (const line of chat.subscribe({ signal: c.req.raw.signal })) {
+ *   for await (const line of chat.subscribe(c)) {
  *     await sse.writeSSE({ data: line })
  *   }
  * }))
@@ -126,11 +127,23 @@ export class Broadcast<T> {
   }
 
   /**
-   * Joins the broadcast. A graceful shutdown of the Node or Deno server ends the
-   * subscription like `close()` of the broadcast does: what was sent is read, then the
-   * iteration ends, and so does a server-sent-events stream written from it.
+   * Joins the broadcast on behalf of the request `c`: the subscription ends when its client
+   * leaves (the request's signal, unless `options.signal` says otherwise), and when the
+   * graceful shutdown of the server that serves the request begins, like `close()` of the
+   * broadcast: what was sent is read, then the iteration ends, and so does a
+   * server-sent-events stream written from it. Without a request, only `options.signal`
+   * and `close()` end it.
    */
-  subscribe(options: SubscribeOptions = {}): Subscription<T> {
+  subscribe(c: Context, options?: SubscribeOptions): Subscription<T>
+  subscribe(options?: SubscribeOptions): Subscription<T>
+  subscribe(
+    first: Context | SubscribeOptions = {},
+    second: SubscribeOptions = {}
+  ): Subscription<T> {
+    const c = isContext(first) ? first : undefined
+    const options: SubscribeOptions = c
+      ? { ...second, signal: second.signal ?? c.req.raw.signal }
+      : (first as SubscribeOptions)
     let unwatchShutdown: (() => void) | undefined
     const subscription = new Subscription<T>(options, (s) => {
       this.#subscribers.delete(s)
@@ -144,7 +157,7 @@ export class Broadcast<T> {
     }
     this.#subscribers.add(subscription)
     options.signal?.addEventListener('abort', onAbort, { once: true })
-    unwatchShutdown = atShutdown(() => subscription.end())
+    if (c) unwatchShutdown = findServerScope(c)?.atShutdown(() => subscription.end())
     return subscription
   }
 
@@ -153,4 +166,9 @@ export class Broadcast<T> {
     this.#closed = true
     for (const subscriber of this.#subscribers) subscriber.end()
   }
+}
+
+/** A Hono context rather than an options object (whose properties are all optional). */
+function isContext(value: Context | SubscribeOptions): value is Context {
+  return typeof (value as Partial<Context>).req?.raw === 'object'
 }

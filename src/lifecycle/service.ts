@@ -2,6 +2,7 @@ import type { Env, Hono } from 'hono'
 import type { Executor, ExecutorFactory, ExecutorOptions } from '../executor/executor.ts'
 import { ManagedExecutor } from '../executor/managed.ts'
 import type { TaskModule, TaskSource } from '../executor/tasks.ts'
+import type { Runtime } from '../runtime/runtime.ts'
 import { checkLimit, DEFAULT_MAX_BODY_BYTES, limitRequestBody } from './body-limit.ts'
 
 /** A startup, shutdown or cleanup hook. It receives the service it belongs to. */
@@ -146,11 +147,35 @@ export class Service<E extends Env = Env> {
   // ---- executors (src/executor) ---------------------------------------------------------
 
   /**
-   * Makes the executors declared with {@link executor}: the adapters set their runtime's
-   * (worker threads on Node, Web Workers on Deno, inline on Workers) before startup, unless
-   * it is set already. Unset: inline.
+   * Makes the executors declared with {@link executor}, instead of the runtime's own
+   * (worker threads on Node, Web Workers on Deno and Bun, inline on Workers). Unset: the
+   * runtime's; not served (a test that runs `startup()` itself): inline.
    */
   executorFactory: ExecutorFactory | undefined
+
+  /**
+   * The runtime serving this service, set by the adapter before startup (`serve()`,
+   * `toWorker()`); `undefined` until then. Startup hooks reach it through the service
+   * (`openConnection(service, …)`); handlers through their request.
+   */
+  get runtime(): Runtime | undefined {
+    return this.#runtime
+  }
+  #runtime: Runtime | undefined
+
+  /**
+   * Called by an adapter before it starts the service: the runtime it is served on. A
+   * service is served on one runtime; serving it again (a second port) on the same one is
+   * fine.
+   */
+  attachRuntime(runtime: Runtime): void {
+    if (this.#runtime !== undefined && this.#runtime !== runtime) {
+      throw new Error(
+        `edgeio: this service is served on ${this.#runtime.name} already; it cannot also be served on ${runtime.name}`
+      )
+    }
+    this.#runtime = runtime
+  }
 
   /**
    * Declares an executor for a task module. It is made at startup by `executorFactory`
@@ -169,7 +194,9 @@ export class Service<E extends Env = Env> {
    */
   executor<M extends TaskModule>(tasks: TaskSource<M>, options: ExecutorOptions = {}): Executor<M> {
     const managed = new ManagedExecutor(tasks, options)
-    this.cleanupCtx((service) => managed.lifetime(service.executorFactory))
+    this.cleanupCtx((service) =>
+      managed.lifetime(service.executorFactory ?? service.runtime?.createExecutor)
+    )
     return managed
   }
 

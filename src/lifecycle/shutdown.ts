@@ -1,6 +1,5 @@
 import type { Env } from 'hono'
-import { closeAllWebSockets } from '../websocket/index.ts'
-import { endLongLivedResponses } from './going-away.ts'
+import type { ServerScope } from '../runtime/server-scope.ts'
 import type { InFlight } from './in-flight.ts'
 import type { Service } from './service.ts'
 import { settlesWithin } from './settles-within.ts'
@@ -17,6 +16,8 @@ export interface Listener {
 export interface ShutdownOptions<E extends Env = Env> {
   service: Service<E>
   listener: Listener
+  /** This server's runtime, WebSockets and long-lived responses. */
+  scope: ServerScope
   /** The handler runs of this server. */
   requests: InFlight
   /** The `waitUntil` work of this server. */
@@ -37,6 +38,7 @@ const ABORT_GRACE_MS = 1_000
 export async function gracefulShutdown<E extends Env>({
   service,
   listener,
+  scope,
   requests,
   waitUntil,
   timeout,
@@ -44,11 +46,10 @@ export async function gracefulShutdown<E extends Env>({
   const closed = listener.close()
   await service.shutdown()
   // Open WebSockets and event streams would hold the listener open until the timeout: say
-  // goodbye to sockets (1001) as aiohttp advises, and end the Broadcast subscriptions that
-  // feed server-sent events, so those streams finish normally and the drain waits only for
-  // real requests.
-  closeAllWebSockets()
-  endLongLivedResponses()
+  // goodbye to this server's sockets (1001) as aiohttp advises, and end the Broadcast
+  // subscriptions that feed its server-sent events, so those streams finish normally and
+  // the drain waits only for real requests. Another server's are not touched.
+  scope.goAway()
   const drained = Promise.all([closed, requests.idle()])
   if (!(await settlesWithin(drained, timeout))) {
     console.warn(`edgeio: requests still in flight after ${timeout} ms; aborting them`)

@@ -1,9 +1,11 @@
 /**
  * TCP connections with the shape of the Workers sockets API — Web Streams plus `closed` and
- * `close()` — on every runtime: the app calls `openConnection`, and the adapter it is
- * served through supplies the runtime's own implementation (node:net, Deno.connect,
- * cloudflare:sockets).
+ * `close()` — on every runtime: the app calls `openConnection`, and the runtime serving it
+ * supplies its own implementation (node:net, Deno.connect, Bun.connect, cloudflare:sockets).
  */
+import type { Context } from 'hono'
+import { Service } from '../lifecycle/service.ts'
+import { serverScope } from '../runtime/server-scope.ts'
 
 export interface ConnectOptions {
   hostname: string
@@ -26,7 +28,7 @@ export interface Connection {
   close(): Promise<void>
 }
 
-/** What an adapter supplies: its runtime's way to open a connection. */
+/** What a runtime supplies: its way to open a connection. */
 export type Connector = (options: ConnectOptions) => Promise<Connection>
 
 /** Nothing listens at the address (or a firewall said no). */
@@ -34,32 +36,46 @@ export class ConnectionRefusedError extends Error {
   override name = 'ConnectionRefusedError'
 }
 
-let connector: Connector | undefined
-
-/** Called by the adapters: the runtime's implementation of `openConnection`. */
-export function setConnector(implementation: Connector): void {
-  connector = implementation
-}
-
 /**
- * Opens a TCP connection.
+ * Opens a TCP connection through the runtime serving `from`: a request's context, or the
+ * service itself (in its startup hooks and cleanup contexts, once an adapter serves it).
  *
  * @example
  * ```ts
- * const conn = await openConnection({ hostname: 'db.internal', port: 6379, signal })
+ * app.get('/ping-redis', async (c) => {
+ *   const conn = await openConnection(c, { hostname: 'db.internal', port: 6379, signal: c.req.raw.signal })
+ *   …
+ * })
+ * service.cleanupCtx(async function* (service) {
+ *   const conn = await openConnection(service, { hostname: 'db.internal', port: 6379 })
+ *   yield
+ *   await conn.close()
+ * })
+ * ```
+ *
+ * The connection in full:
+ * ```ts
+ * const conn = await openConnection(c, { hostname: 'db.internal', port: 6379, signal })
  * const writer = conn.writable.getWriter()
  * await writer.write(new TextEncoder().encode('PING\r\n'))
  * const { value } = await conn.readable.getReader().read()
  * await conn.close()
  * ```
  */
-export async function openConnection(options: ConnectOptions): Promise<Connection> {
+export async function openConnection(
+  from: Context | Service,
+  options: ConnectOptions
+): Promise<Connection> {
   options.signal?.throwIfAborted()
   if (!Number.isInteger(options.port) || options.port < 1 || options.port > 65_535) {
     throw new RangeError(`openConnection: invalid port ${options.port}`)
   }
-  if (!connector) {
-    throw new Error('openConnection: no connector; serve the app through an edgeio adapter')
+  const runtime =
+    from instanceof Service ? from.runtime : serverScope(from, 'openConnection').runtime
+  if (runtime === undefined) {
+    throw new Error(
+      'openConnection: the service is not served yet; call it from a startup hook or a request, once an edgeio adapter serves the service'
+    )
   }
-  return connector(options)
+  return runtime.connect(options)
 }

@@ -1,4 +1,6 @@
 import type { Context, MiddlewareHandler } from 'hono'
+import type { Runtime } from '../runtime/runtime.ts'
+import { serverScope } from '../runtime/server-scope.ts'
 import { withConditional } from './conditional.ts'
 
 export interface ServeStaticOptions {
@@ -12,15 +14,8 @@ export interface ServeStaticOptions {
   root: string
 }
 
-/** What an adapter supplies: its runtime's static-file middleware. */
+/** What a runtime supplies: its static-file middleware (Hono's serveStatic for it). */
 export type StaticServer = (options: ServeStaticOptions) => MiddlewareHandler
-
-let runtimeStatic: StaticServer | undefined
-
-/** Called by the adapters: Hono's serveStatic for their runtime. */
-export function setStaticServer(server: StaticServer): void {
-  runtimeStatic = server
-}
 
 /**
  * Serves static files the same way on Node, Deno and Workers: `ETag` with `If-None-Match`
@@ -34,13 +29,18 @@ export function setStaticServer(server: StaticServer): void {
  * ```
  */
 export function serveStatic(options: ServeStaticOptions): MiddlewareHandler {
+  // The runtime's middleware, made on the first request (one runtime serves a process).
   let handler: MiddlewareHandler | undefined
+  let madeFor: Runtime | undefined
   return async function serveStatic(c: Context, next) {
-    if (!runtimeStatic) throw new Error('serveStatic: serve the app through an edgeio adapter')
+    const runtime = serverScope(c, 'serveStatic').runtime
     // A NUL byte names no file on any system; Bun.file throws on one (a 500 from
     // hono/bun's serveStatic, found by the fuzz cases): it falls through, as a missing file.
     if (c.req.path.includes('\0')) return next()
-    handler ??= runtimeStatic(options)
+    if (madeFor !== runtime || handler === undefined) {
+      handler = runtime.serveStatic(options)
+      madeFor = runtime
+    }
     const res = await handler(c, next)
     // Answered by the runtime's server (not fallen through to the next handler).
     if (res instanceof Response && (c.req.method === 'GET' || c.req.method === 'HEAD')) {

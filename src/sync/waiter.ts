@@ -44,6 +44,11 @@ export interface PrimitivesConfig {
   stallLimitMs: number
 }
 
+// The one place the core tells workerd by itself (the adapters' runtime record says it
+// everywhere else): a primitive serves no one request — a Lock is shared by every request
+// of the isolate, and used before any is served — so there is no request whose runtime it
+// could ask, and the hang detection it works around belongs to the isolate. This is the
+// check Cloudflare documents, and Hono's getRuntimeKey() makes.
 const isWorkerd =
   (globalThis as { navigator?: { userAgent?: unknown } }).navigator?.userAgent ===
   'Cloudflare-Workers'

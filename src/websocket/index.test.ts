@@ -1,28 +1,36 @@
 import { Hono } from 'hono'
 import type { WSContext, WSEvents } from 'hono/ws'
 import { afterEach, describe, expect, test, vi } from 'vitest'
-import { closeAllWebSockets, setWebSocketUpgrader, upgradeWebSocket } from './index.ts'
+import type { Runtime } from '../runtime/runtime.ts'
+import { SERVER_SCOPE, ServerScope } from '../runtime/server-scope.ts'
+import { upgradeWebSocket } from './index.ts'
 
 afterEach(() => {
   vi.useRealTimers()
 })
 
-/** A stand-in runtime helper that hands the (guarded) events to the test. */
+/** A stand-in runtime whose WebSocket helper hands the (guarded) events to the test. */
 function fakeRuntime(pingsItself = false) {
   let events: WSEvents | undefined
   let runtimeOptions: unknown
-  setWebSocketUpgrader(
-    ((createEvents: (c: unknown) => Promise<WSEvents>, options: unknown) => {
-      runtimeOptions = options
-      return async (c: unknown) => {
-        events = await createEvents(c)
-        return new Response(null)
-      }
-    }) as never,
-    (limits) => ({ idleTimeout: limits.idleTimeoutMs / 1000 }),
-    pingsItself
-  )
-  return { events: () => events as WSEvents, runtimeOptions: () => runtimeOptions }
+  const runtime = {
+    name: 'fake',
+    webSocket: {
+      upgrade: ((createEvents: (c: unknown) => Promise<WSEvents>, options: unknown) => {
+        runtimeOptions = options
+        return async (c: unknown) => {
+          events = await createEvents(c)
+          return new Response(null)
+        }
+      }) as never,
+      options: (limits: { idleTimeoutMs: number }) => ({
+        idleTimeout: limits.idleTimeoutMs / 1000,
+      }),
+      pingsItself,
+    },
+  } as unknown as Runtime
+  const scope = new ServerScope(runtime)
+  return { scope, events: () => events as WSEvents, runtimeOptions: () => runtimeOptions }
 }
 
 /** A socket that records what the guard does to it; `raw` can ping like Node's ws. */
@@ -42,8 +50,13 @@ async function open(
     '/ws',
     upgradeWebSocket(() => ({ onMessage }), options)
   )
-  await app.request('/ws')
-  return { events: runtime.events(), onMessage, runtimeOptions: runtime.runtimeOptions() }
+  await app.request('/ws', {}, { [SERVER_SCOPE]: runtime.scope })
+  return {
+    events: runtime.events(),
+    scope: runtime.scope,
+    onMessage,
+    runtimeOptions: runtime.runtimeOptions(),
+  }
 }
 
 describe('upgradeWebSocket', () => {
@@ -112,16 +125,32 @@ describe('upgradeWebSocket', () => {
     quiet.events.onClose?.(new CloseEvent('close'), other.socket)
   })
 
-  test('closeAllWebSockets says 1001 to every open socket, and forgets closed ones', async () => {
-    const { events } = await open({ heartbeatMs: 0, idleTimeoutMs: 0 })
+  test("a server's goAway says 1001 to its open sockets, forgets closed ones, and leaves another server's", async () => {
+    const first = await open({ heartbeatMs: 0, idleTimeoutMs: 0 })
+    const second = await open({ heartbeatMs: 0, idleTimeoutMs: 0 })
     const a = fakeSocket()
     const b = fakeSocket()
-    events.onOpen?.(new Event('open'), a.socket)
-    events.onOpen?.(new Event('open'), b.socket)
-    events.onClose?.(new CloseEvent('close'), b.socket)
-    expect(closeAllWebSockets()).toBe(1)
+    const other = fakeSocket()
+    first.events.onOpen?.(new Event('open'), a.socket)
+    first.events.onOpen?.(new Event('open'), b.socket)
+    first.events.onClose?.(new CloseEvent('close'), b.socket)
+    second.events.onOpen?.(new Event('open'), other.socket)
+    expect(first.scope.goAway()).toBe(1)
     expect(a.closes).toEqual([[1001, 'server shutting down']])
     expect(b.closes).toEqual([])
+    expect(other.closes).toEqual([])
+    expect(second.scope.webSockets.size).toBe(1)
+  })
+
+  test('outside a request served by an adapter, it says what is missing', async () => {
+    const app = new Hono()
+      .onError((error, c) => c.text(error.message, 500))
+      .get(
+        '/ws',
+        upgradeWebSocket(() => ({}))
+      )
+    const res = await app.request('/ws')
+    expect(await res.text()).toMatch(/^upgradeWebSocket needs the runtime serving this request/)
   })
 
   test("the runtime's own options are derived from the limits", async () => {

@@ -1,5 +1,7 @@
 import type { Context, MiddlewareHandler } from 'hono'
-import type { UpgradeWebSocket, WSContext, WSEvents, WSMessageReceive } from 'hono/ws'
+import type { WSContext, WSEvents, WSMessageReceive } from 'hono/ws'
+import type { Runtime } from '../runtime/runtime.ts'
+import { type ServerScope, serverScope } from '../runtime/server-scope.ts'
 
 export interface WebSocketOptions {
   /**
@@ -27,44 +29,6 @@ export interface WebSocketOptions {
   heartbeatMs?: number
 }
 
-/** The runtime's `upgradeWebSocket`, given by the adapter that serves the app. */
-type RuntimeUpgrade = UpgradeWebSocket<unknown, never>
-
-let runtimeUpgrade: RuntimeUpgrade | undefined
-let runtimeOptions: ((options: Required<WebSocketOptions>) => unknown) | undefined
-let runtimePings = false
-
-/**
- * Called by the adapters: their runtime's Hono WebSocket helper and how to configure it.
- * `pingsItself` says the runtime runs the heartbeat (pings, and closes a socket silent
- * for the idle timeout, pongs counting as activity) from the options it is given, as
- * Deno's `idleTimeout` does: the guard then keeps no idle timer of its own, which would
- * close a live client whose pongs it cannot see.
- */
-export function setWebSocketUpgrader(
-  upgrade: RuntimeUpgrade,
-  options?: (options: Required<WebSocketOptions>) => unknown,
-  pingsItself = false
-): void {
-  runtimeUpgrade = upgrade
-  runtimeOptions = options
-  runtimePings = pingsItself
-}
-
-/** Every open socket, so a graceful shutdown can say goodbye to each. */
-const openSockets = new Set<WSContext>()
-
-/**
- * Closes every open WebSocket with 1001 (going away). The Node and Deno adapters call it
- * when they shut down, after the shutdown hooks; sockets are otherwise never drained.
- */
-export function closeAllWebSockets(reason = 'server shutting down'): number {
-  const count = openSockets.size
-  for (const socket of openSockets) socket.close(1001, reason)
-  openSockets.clear()
-  return count
-}
-
 const encoder = new TextEncoder()
 
 /** Whether a message is over `max` bytes, encoding a string only when its length cannot tell. */
@@ -86,13 +50,15 @@ const canPing = (raw: unknown): raw is Pinging =>
   typeof (raw as Partial<Pinging> | undefined)?.ping === 'function' &&
   typeof (raw as Partial<Pinging> | undefined)?.on === 'function'
 
-function guard(events: WSEvents, limits: Required<WebSocketOptions>): WSEvents {
+/** `events` with edgeio's limits around them, the socket counted among its server's. */
+function guard(events: WSEvents, limits: Required<WebSocketOptions>, scope: ServerScope): WSEvents {
+  const openSockets = scope.webSockets
   // The context the socket opened with: hono/bun makes a new one for every event, so the
   // one onClose gets would not be found in openSockets.
   let opened: WSContext | undefined
   let idle: ReturnType<typeof setTimeout> | undefined
   let heartbeat: ReturnType<typeof setInterval> | undefined
-  const runtimeHeartbeat = runtimePings && limits.heartbeatMs > 0
+  const runtimeHeartbeat = scope.runtime.webSocket.pingsItself && limits.heartbeatMs > 0
   const touch = (ws: WSContext) => {
     if (limits.idleTimeoutMs <= 0 || runtimeHeartbeat) return
     clearTimeout(idle)
@@ -151,15 +117,20 @@ export function upgradeWebSocket(
     idleTimeoutMs: options.idleTimeoutMs ?? 60_000,
     heartbeatMs: options.heartbeatMs ?? 30_000,
   }
+  // The runtime's middleware, made on the first request (one runtime serves a process).
   let handler: MiddlewareHandler | undefined
+  let madeFor: Runtime | undefined
   return async function upgradeWebSocket(c, next) {
-    if (!runtimeUpgrade) {
-      throw new Error('upgradeWebSocket: serve the app through an edgeio adapter')
+    const { runtime } = serverScope(c, 'upgradeWebSocket')
+    if (madeFor !== runtime || handler === undefined) {
+      const { upgrade, options } = runtime.webSocket
+      handler = upgrade(
+        async (context: Context) =>
+          guard(await createEvents(context), limits, serverScope(context, 'upgradeWebSocket')),
+        options?.(limits) as never
+      ) as MiddlewareHandler
+      madeFor = runtime
     }
-    handler ??= runtimeUpgrade(
-      async (context: Context) => guard(await createEvents(context), limits),
-      runtimeOptions?.(limits) as never
-    ) as MiddlewareHandler
     return handler(c, next)
   }
 }

@@ -1,7 +1,19 @@
 import { getEventListeners } from 'node:events'
+import type { Context } from 'hono'
 import { describe, expect, test } from 'vitest'
 import { Broadcast, SlowSubscriberError } from '../../src/channels/index.ts'
-import { endLongLivedResponses } from '../../src/lifecycle/going-away.ts'
+import type { Runtime } from '../../src/runtime/runtime.ts'
+import { SERVER_SCOPE, ServerScope } from '../../src/runtime/server-scope.ts'
+
+/** A server's scope, and a request it serves (the part of a context subscribe reads). */
+function served(scope = new ServerScope({ name: 'fake' } as Runtime)) {
+  const request = (signal?: AbortSignal) =>
+    ({
+      req: { raw: new Request('http://localhost/', { signal }) },
+      env: { [SERVER_SCOPE]: scope },
+    }) as unknown as Context
+  return { scope, request }
+}
 
 async function take<T>(iterable: AsyncIterable<T>, n: number): Promise<T[]> {
   const out: T[] = []
@@ -101,34 +113,47 @@ describe('Broadcast', () => {
     expect(() => channel.publish(3)).toThrow()
   })
 
-  test('a graceful shutdown ends each subscription once it has read what it was sent', async () => {
-    endLongLivedResponses() // what earlier tests left
+  test("a server's graceful shutdown ends each of its subscriptions once it has read what it was sent", async () => {
+    const server = served()
+    const other = served()
     const channel = new Broadcast<number>()
-    const waiting = take(channel.subscribe(), 10)
-    const behind = channel.subscribe()
+    const waiting = take(channel.subscribe(server.request()), 10)
+    const behind = channel.subscribe(server.request())
+    const elsewhere = channel.subscribe(other.request())
     channel.publish(1)
     channel.publish(2)
-    expect(endLongLivedResponses()).toBe(2)
-    expect(channel.size).toBe(0)
+    expect(server.scope.goAway()).toBe(2)
+    expect(channel.size).toBe(1) // the other server's subscriber
     expect(await waiting).toEqual([1, 2])
     expect(await take(behind, 10)).toEqual([1, 2])
-    // The broadcast itself stays open, and a later server's subscribers are not ended.
-    const next = channel.subscribe()
+    // The broadcast itself stays open, and the other server's subscriber reads on.
     expect(channel.publish(3)).toBe(1)
-    expect(await take(next, 1)).toEqual([3])
+    expect(await take(elsewhere, 3)).toEqual([1, 2, 3])
+  })
+
+  test("a request's subscription ends when its client leaves (the request's signal)", async () => {
+    const { scope, request } = served()
+    const channel = new Broadcast<number>()
+    const client = new AbortController()
+    const sub = channel.subscribe(request(client.signal), { bufferSize: 4 })
+    channel.publish(1)
+    client.abort()
+    expect(await take(sub, 1)).toEqual([])
+    expect(channel.size).toBe(0)
+    expect(scope.goAway()).toBe(0) // nothing left for the shutdown
   })
 
   test('subscriptions that ended are not kept for the shutdown', async () => {
-    endLongLivedResponses() // what earlier tests left
+    const { scope, request } = served()
     const channel = new Broadcast<number>()
     const controller = new AbortController()
-    const left = channel.subscribe({ signal: controller.signal })
-    const read = channel.subscribe()
+    const left = channel.subscribe(request(), { signal: controller.signal })
+    const read = channel.subscribe(request())
     channel.publish(1)
     controller.abort()
     expect(await take(left, 1)).toEqual([])
     expect(await take(read, 1)).toEqual([1])
-    expect(endLongLivedResponses()).toBe(0)
+    expect(scope.goAway()).toBe(0)
   })
 
   test('10,000 subscribe/disconnect cycles leave no subscriber and no listener behind', async () => {

@@ -4,7 +4,14 @@ import { afterEach, describe, expect, test, vi } from 'vitest'
 import { serve } from '../../adapters/node/index.ts'
 import { Broadcast, Service } from '../../src/index.ts'
 import type { Listener } from '../../src/internal.ts'
-import { gracefulShutdown, InFlight, onTermination, WaitUntilTracker } from '../../src/internal.ts'
+import {
+  gracefulShutdown,
+  InFlight,
+  onTermination,
+  type Runtime,
+  ServerScope,
+  WaitUntilTracker,
+} from '../../src/internal.ts'
 
 afterEach(() => {
   vi.useRealTimers()
@@ -32,6 +39,7 @@ function setup() {
     service,
     listener,
     closed,
+    scope: new ServerScope({ name: 'fake' } as Runtime),
     requests: new InFlight(),
     waitUntil: new WaitUntilTracker(),
   }
@@ -39,14 +47,21 @@ function setup() {
 
 describe('gracefulShutdown', () => {
   test('stops accepting, runs shutdown hooks, drains requests then waitUntil, then cleans up', async () => {
-    const { events, service, listener, closed, requests, waitUntil } = setup()
+    const { events, service, listener, closed, scope, requests, waitUntil } = setup()
     await service.startup()
     const handler = Promise.withResolvers<Response>()
     requests.track(handler.promise)
     const job = Promise.withResolvers<void>()
     waitUntil.waitUntil(job.promise.then(() => void events.push('waitUntil work')))
 
-    const done = gracefulShutdown({ service, listener, requests, waitUntil, timeout: 60_000 })
+    const done = gracefulShutdown({
+      service,
+      listener,
+      scope,
+      requests,
+      waitUntil,
+      timeout: 60_000,
+    })
     await vi.waitFor(() => expect(events).toEqual(['stop accepting', 'shutdown hooks']))
     closed.resolve()
     handler.resolve(new Response('late'))
@@ -66,9 +81,9 @@ describe('gracefulShutdown', () => {
   test('aborts what is still in flight once the timeout has passed', async () => {
     vi.useFakeTimers()
     vi.spyOn(console, 'warn').mockImplementation(() => {})
-    const { events, service, listener, requests, waitUntil } = setup()
+    const { events, service, listener, scope, requests, waitUntil } = setup()
     await service.startup()
-    const done = gracefulShutdown({ service, listener, requests, waitUntil, timeout: 5_000 })
+    const done = gracefulShutdown({ service, listener, scope, requests, waitUntil, timeout: 5_000 })
     await vi.advanceTimersByTimeAsync(4_999)
     expect(events).not.toContain('abort in-flight')
     await vi.advanceTimersByTimeAsync(1)
@@ -82,11 +97,11 @@ describe('gracefulShutdown', () => {
   test('waitUntil work that outlives the timeout is abandoned with a warning', async () => {
     vi.useFakeTimers()
     vi.spyOn(console, 'warn').mockImplementation(() => {})
-    const { events, service, listener, closed, requests, waitUntil } = setup()
+    const { events, service, listener, closed, scope, requests, waitUntil } = setup()
     closed.resolve()
     await service.startup()
     waitUntil.waitUntil(new Promise(() => {}))
-    const done = gracefulShutdown({ service, listener, requests, waitUntil, timeout: 1_000 })
+    const done = gracefulShutdown({ service, listener, scope, requests, waitUntil, timeout: 1_000 })
     await vi.advanceTimersByTimeAsync(1_000)
     await done
     expect(events.at(-1)).toBe('cleanup hooks')
@@ -102,7 +117,7 @@ describe('gracefulShutdown of a server', () => {
     const ticks = new Broadcast<number>()
     const app = new Hono().get('/events', (c) =>
       streamSSE(c, async (sse) => {
-        const subscription = ticks.subscribe({ signal: c.req.raw.signal })
+        const subscription = ticks.subscribe(c)
         await sse.writeSSE({ data: 'subscribed' })
         for await (const tick of subscription) await sse.writeSSE({ data: String(tick) })
       })

@@ -1,9 +1,11 @@
 import { once } from 'node:events'
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
 import { getCACertificates, setDefaultCACertificates, createServer as tlsServer } from 'node:tls'
+import { Hono } from 'hono'
 import { afterEach, describe, expect, test } from 'vitest'
-import { connectNode } from '../../adapters/node/tcp.ts'
-import { ConnectionRefusedError, openConnection, setConnector } from '../../src/net/connection.ts'
+import { runtime } from '../../adapters/node/index.ts'
+import { Service } from '../../src/lifecycle/service.ts'
+import { ConnectionRefusedError, openConnection } from '../../src/net/connection.ts'
 import { createTestCertificates } from '../fixtures/tls.ts'
 
 const servers: Server[] = []
@@ -28,11 +30,13 @@ async function readAll(readable: ReadableStream<Uint8Array>): Promise<Uint8Array
 }
 
 describe('openConnection on Node', () => {
-  setConnector(connectNode)
+  // As in a startup hook: through the service, once the Node adapter serves it.
+  const service = new Service(new Hono())
+  service.attachRuntime(runtime)
 
   test('writes, reads the echo, and half-closes', async () => {
     const port = await listen((socket) => socket.pipe(socket))
-    const conn = await openConnection({ hostname: '127.0.0.1', port })
+    const conn = await openConnection(service, { hostname: '127.0.0.1', port })
     const writer = conn.writable.getWriter()
     await writer.write(new TextEncoder().encode('hello, pipe'))
     await writer.close() // FIN: the echo server ends its side too
@@ -52,12 +56,12 @@ describe('openConnection on Node', () => {
     const { port } = server.address() as AddressInfo
     try {
       // Not trusted yet: the handshake fails, and it is not a refused connection.
-      const untrusted = openConnection({ hostname: 'localhost', port, tls: true })
+      const untrusted = openConnection(service, { hostname: 'localhost', port, tls: true })
       await expect(untrusted).rejects.toMatchObject({ code: 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' })
       await expect(untrusted).rejects.not.toBeInstanceOf(ConnectionRefusedError)
       // Trusted the way NODE_EXTRA_CA_CERTS does it: added to the default CA list.
       setDefaultCACertificates([...defaults, certificates.ca])
-      const conn = await openConnection({ hostname: 'localhost', port, tls: true })
+      const conn = await openConnection(service, { hostname: 'localhost', port, tls: true })
       const writer = conn.writable.getWriter()
       await writer.write(new TextEncoder().encode('over tls'))
       await writer.close()
@@ -71,7 +75,7 @@ describe('openConnection on Node', () => {
   test('a refused connection is a ConnectionRefusedError', async () => {
     const port = await listen(() => {})
     servers.pop()?.close()
-    await expect(openConnection({ hostname: '127.0.0.1', port })).rejects.toBeInstanceOf(
+    await expect(openConnection(service, { hostname: '127.0.0.1', port })).rejects.toBeInstanceOf(
       ConnectionRefusedError
     )
   })
@@ -83,7 +87,11 @@ describe('openConnection on Node', () => {
       socket.on('error', () => {})
     })
     const controller = new AbortController()
-    const conn = await openConnection({ hostname: '127.0.0.1', port, signal: controller.signal })
+    const conn = await openConnection(service, {
+      hostname: '127.0.0.1',
+      port,
+      signal: controller.signal,
+    })
     controller.abort()
     await peerClosed.promise
     await conn.closed
@@ -92,12 +100,12 @@ describe('openConnection on Node', () => {
   test('an already-aborted signal rejects at once, before connecting', async () => {
     const reason = new Error('gave up')
     await expect(
-      openConnection({ hostname: '127.0.0.1', port: 9, signal: AbortSignal.abort(reason) })
+      openConnection(service, { hostname: '127.0.0.1', port: 9, signal: AbortSignal.abort(reason) })
     ).rejects.toBe(reason)
   })
 
   test('bad ports are refused before any I/O', async () => {
-    await expect(openConnection({ hostname: '127.0.0.1', port: 70_000 })).rejects.toThrow(
+    await expect(openConnection(service, { hostname: '127.0.0.1', port: 70_000 })).rejects.toThrow(
       RangeError
     )
   })
@@ -124,7 +132,7 @@ describe('openConnection on Node', () => {
       }
       socket.end()
     })
-    const conn = await openConnection({ hostname: '127.0.0.1', port })
+    const conn = await openConnection(service, { hostname: '127.0.0.1', port })
     // Nobody reads yet: the sender must be held back by TCP, not buffer 50 MB in memory.
     await stalled.promise
     expect(writtenBeforeBackpressure).toBeLessThan(16 * 1024 * 1024)

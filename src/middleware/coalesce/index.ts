@@ -1,5 +1,5 @@
 import type { Context, MiddlewareHandler } from 'hono'
-import { WaitUntilTracker } from '../../lifecycle/wait-until.ts'
+import { findServerScope } from '../../runtime/server-scope.ts'
 import { Event } from '../../sync/index.ts'
 
 export interface CoalesceOptions {
@@ -185,15 +185,17 @@ export function coalesce(options: CoalesceOptions = {}): MiddlewareHandler {
     flights.set(name, flight)
     const run = lead(c, next, name, flight)
     // On Workers the run must outlive the leader's own request if that one is cancelled.
-    // Where the adapter's tracker stands in for the execution context (Node, Deno), no
-    // request is cancelled and the leader awaits the run anyway: nothing to extend.
-    let ctx: Context['executionCtx'] | undefined
-    try {
-      ctx = c.executionCtx
-    } catch {
-      // no execution context (app.request in tests): nothing to extend
+    // Where work runs on after its request (Node, Deno, Bun), no request is cancelled and
+    // the leader awaits the run anyway: nothing to extend.
+    if (findServerScope(c)?.runtime.cutsWorkAfterResponse !== false) {
+      let ctx: Context['executionCtx'] | undefined
+      try {
+        ctx = c.executionCtx
+      } catch {
+        // no execution context (app.request in tests): nothing to extend
+      }
+      ctx?.waitUntil(run.catch(() => {}))
     }
-    if (ctx !== undefined && !(ctx instanceof WaitUntilTracker)) ctx.waitUntil(run.catch(() => {}))
     return run
   }
 }

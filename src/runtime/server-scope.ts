@@ -1,0 +1,70 @@
+import type { Context } from 'hono'
+import type { WSContext } from 'hono/ws'
+import type { Runtime } from './runtime.ts'
+
+/** Where a server's scope sits on each request's `c.env` (a symbol: invisible to `Object.keys`). */
+export const SERVER_SCOPE: unique symbol = Symbol.for('edgeio.serverScope')
+
+/**
+ * What belongs to one server (one `serve()` handle; on Workers, the isolate): its runtime,
+ * its open WebSockets and its long-lived responses. A graceful shutdown says goodbye to
+ * these and to nothing of another server's, so that two servers in one process (a public
+ * and an admin port, a test) shut down apart.
+ */
+export class ServerScope {
+  readonly runtime: Runtime
+  /** The WebSockets this server accepted and that are still open. */
+  readonly webSockets = new Set<WSContext>()
+  /**
+   * Ends of long-lived responses (event streams fed by a `Broadcast`). A Set rather than an
+   * AbortSignal: subscriptions come and go by the thousand, and a signal scans its listener
+   * list on every add and remove.
+   */
+  readonly #goingAway = new Set<() => void>()
+
+  constructor(runtime: Runtime) {
+    this.runtime = runtime
+  }
+
+  /** Calls `end` once when this server's graceful shutdown begins; returns the undo. */
+  atShutdown(end: () => void): () => void {
+    this.#goingAway.add(end)
+    return () => void this.#goingAway.delete(end)
+  }
+
+  /**
+   * Says goodbye at the start of a graceful shutdown (after the shutdown hooks): every open
+   * WebSocket gets 1001, every long-lived response ends, so that the drain waits only for
+   * real requests. Returns how many there were.
+   */
+  goAway(reason = 'server shutting down'): number {
+    const sockets = [...this.webSockets]
+    const ends = [...this.#goingAway]
+    this.webSockets.clear()
+    this.#goingAway.clear()
+    for (const socket of sockets) socket.close(1001, reason)
+    for (const end of ends) end()
+    return sockets.length + ends.length
+  }
+}
+
+/** The scope of the server that is serving `c`, or `undefined` (`app.request()` in a test). */
+export function findServerScope(c: Context): ServerScope | undefined {
+  return (c.env as { [SERVER_SCOPE]?: ServerScope } | undefined)?.[SERVER_SCOPE]
+}
+
+/**
+ * The scope of the server that is serving `c`; `feature` names the caller in the error
+ * thrown when there is none, which says what is missing.
+ */
+export function serverScope(c: Context, feature: string): ServerScope {
+  const scope = findServerScope(c)
+  if (scope === undefined) {
+    throw new Error(
+      `${feature} needs the runtime serving this request, and this request was not served by an edgeio adapter ` +
+        '(serve() from edgeio/node, edgeio/deno or edgeio/bun, or toWorker() from edgeio/workers). ' +
+        "In a test with app.request(), serve the app, or pass c.env from an adapter's server."
+    )
+  }
+  return scope
+}
