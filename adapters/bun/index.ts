@@ -24,7 +24,6 @@ import {
   ServerScope,
   serverUrl,
   shutdownControl,
-  smallBodyGuard,
   toService,
   WaitUntilTracker,
   type WebSocketSupport,
@@ -109,8 +108,6 @@ export async function serve<E extends Env>(
   })
   const hostname = options.hostname ?? '127.0.0.1'
   const bodyTimeout = options.bodyTimeout ?? DEFAULT_BODY_TIMEOUT_MS
-  const guardSmallBody =
-    bodyTimeout > 0 ? smallBodyGuard(bodyTimeout, { unref: (timer) => timer.unref() }) : undefined
   const idle = idleSeconds(options.headersTimeout ?? DEFAULT_HEADERS_TIMEOUT_MS)
 
   // Bun's stop() closes idle keep-alive connections at once: the drain goes quiet first.
@@ -129,18 +126,17 @@ export async function serve<E extends Env>(
     const perRequest: RequestEnv = Object.create(env)
     perRequest[REQUEST] = request
     // A body is read under an inactivity timeout (slow or stalled clients): chunked and
-    // large ones (guardsBody), as on Deno.
+    // large ones (guardsBody), as on Deno, and for the same reason small ones are not.
     let guard: BodyTimeout | undefined
     let served = request
-    if (guardSmallBody !== undefined && request.method !== 'GET' && request.method !== 'HEAD') {
-      const length = request.headers.get('content-length')
-      if (guardsBody(length)) {
-        guard = new BodyTimeout(bodyTimeout)
-        served = withBodyTimeout(request, guard, true)
-      } else if (length !== '0') {
-        // Small declared bodies: their reads bounded (Bun has no socket timeout to use).
-        guard = guardSmallBody(request)
-      }
+    if (
+      bodyTimeout > 0 &&
+      request.method !== 'GET' &&
+      request.method !== 'HEAD' &&
+      guardsBody(request.headers.get('content-length'))
+    ) {
+      guard = new BodyTimeout(bodyTimeout)
+      served = withBodyTimeout(request, guard, true)
     }
     const response = requests.track(service.fetch(served, perRequest, tracker))
     if (!(response instanceof Promise)) {

@@ -35,8 +35,8 @@ export interface ServeOptions {
    * then the body fails with `BodyTimeoutError`, the answer is 408 and the connection is
    * closed. `0` turns it off. Default 30 s. Bodies declared at most 64 KiB long are not
    * guarded this way (the per-request stream costs too much): on Node the connection is
-   * closed after this long without a byte; on Deno and Bun each read of such a body
-   * (`json()`, `text()`, …) fails after 1–1.25 × this and the answer is a 408.
+   * closed after this long without a byte; on Deno and Bun they are not bounded (the
+   * guard cost POST /echo ~40 % more CPU on Deno; see docs/limits.md).
    */
   bodyTimeout?: number
 }

@@ -65,37 +65,30 @@ describe.each(['node', 'deno', 'bun'] as const)(
 
     // A small declared body skips the per-request guarding stream (its cost, see
     // SMALL_BODY_BYTES). Node bounds it by the socket's inactivity timeout and closes the
-    // connection; Deno and Bun have no such timeout, so their adapters bound the body's reads
-    // instead (src/lifecycle/small-body-guard.ts): the handler's read fails after 1–1.25 ×
-    // bodyTimeout and the answer is a 408 (after which Deno keeps the socket open as in the
-    // test above).
-    test('a small Content-Length body that stops arriving is cut off', async () => {
-      const server = await startServer(runtime, { BODY_TIMEOUT_MS: '200' })
-      try {
-        const host = new URL(server.url).host
-        const started = performance.now()
-        const raw = await stalledRequest(
-          server.url,
-          `POST /hash HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/octet-stream\r\n` +
-            'Content-Length: 100\r\n\r\nhello',
-          runtime === 'node'
-        )
-        const elapsed = performance.now() - started
-        console.log(
-          `[${runtime}] stalled small body: ${runtime === 'node' ? `closed after ${raw.length} bytes of answer` : `${JSON.stringify(raw.split('\r\n')[0])} after ${elapsed.toFixed(0)} ms`}`
-        )
-        if (runtime !== 'node') {
-          expect(statusOf(raw)).toBe(408)
-          expect(raw.toLowerCase()).toContain('connection: close')
-          expect(elapsed).toBeGreaterThanOrEqual(200)
+    // connection. Deno and Bun have no such timeout to give it: bounding the body's reads
+    // instead (a prototype with guarded readers per request) cost Deno's POST /echo ~40 %
+    // more CPU and ~45 % more RSS under load (npm run bench, 2026-12-04), so it is not done
+    // there, as docs/limits.md says.
+    test.skipIf(runtime !== 'node')(
+      'a small Content-Length body that stops arriving has its connection closed',
+      async () => {
+        const server = await startServer(runtime, { BODY_TIMEOUT_MS: '200' })
+        try {
+          const host = new URL(server.url).host
+          const raw = await stalledRequest(
+            server.url,
+            `POST /hash HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/octet-stream\r\n` +
+              'Content-Length: 100\r\n\r\nhello'
+          )
+          console.log(`[${runtime}] stalled small body: closed after ${raw.length} bytes of answer`)
+          // The server serves on.
+          expect((await fetch(`${server.url}/slow?ms=0`)).status).toBe(200)
+        } finally {
+          server.child.kill('SIGTERM')
+          await server.exited
         }
-        // The server serves on.
-        expect((await fetch(`${server.url}/slow?ms=0`)).status).toBe(200)
-      } finally {
-        server.child.kill('SIGTERM')
-        await server.exited
       }
-    })
+    )
 
     // Deno.serve has no header-read timeout and no hook to add one: with Deno 2.9.6 a
     // partial request head, and a connection that sent nothing at all, were both still
