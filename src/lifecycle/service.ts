@@ -171,7 +171,7 @@ export class Service<E extends Env = Env> {
   attachRuntime(runtime: Runtime): void {
     if (this.#runtime !== undefined && this.#runtime !== runtime) {
       throw new Error(
-        `edgeio: this service is served on ${this.#runtime.name} already; it cannot also be served on ${runtime.name}`
+        `edgeio: a service runs on one runtime (${this.#runtime.name}, not ${runtime.name})`
       )
     }
     this.#runtime = runtime

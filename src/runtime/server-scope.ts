@@ -61,9 +61,7 @@ export function serverScope(c: Context, feature: string): ServerScope {
   const scope = findServerScope(c)
   if (scope === undefined) {
     throw new Error(
-      `${feature} needs the runtime serving this request, and this request was not served by an edgeio adapter ` +
-        '(serve() from edgeio/node, edgeio/deno or edgeio/bun, or toWorker() from edgeio/workers). ' +
-        "In a test with app.request(), serve the app, or pass c.env from an adapter's server."
+      `${feature} needs the runtime serving this request: serve the app with an edgeio adapter (edgeio/node, /deno, /bun, /workers)`
     )
   }
   return scope
