@@ -41,7 +41,12 @@ export { type QuietDrain, quietDrain, withConnectionClose } from './lifecycle/qu
 export type { RejectionRuntime } from './lifecycle/rejections.ts'
 export { handleUnhandledRejections } from './lifecycle/rejections.ts'
 export type { ProcessControl } from './lifecycle/serve.ts'
-export { DEFAULT_PORT, serverUrl, shutdownControl } from './lifecycle/serve.ts'
+export {
+  DEFAULT_PORT,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
+  serverUrl,
+  shutdownControl,
+} from './lifecycle/serve.ts'
 export { toService } from './lifecycle/service.ts'
 export type { Listener, ShutdownOptions } from './lifecycle/shutdown.ts'
 export { gracefulShutdown, onTermination } from './lifecycle/shutdown.ts'

@@ -14,6 +14,7 @@ import {
   DEFAULT_BODY_TIMEOUT_MS,
   DEFAULT_HEADERS_TIMEOUT_MS,
   DEFAULT_PORT,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
   guardsBody,
   handleUnhandledRejections,
   InFlight,
@@ -30,7 +31,6 @@ import {
   withBodyTimeout,
   withConnectionClose,
 } from '../../src/internal.ts'
-import { DEFAULT_SHUTDOWN_TIMEOUT_MS } from '../../src/lifecycle/serve.ts'
 import { hostProblem } from './host.ts'
 import { connectBun } from './tcp.ts'
 import { loadHonoBun, upgradeWebSocket, websocketHandler } from './websocket.ts'

@@ -10,17 +10,13 @@
 import type { Context, Env, MiddlewareHandler } from 'hono'
 import type { WSEvents } from 'hono/ws'
 import { createWebWorkerExecutor } from '../../src/executor/index.ts'
-import {
-  DEFAULT_SHUTDOWN_TIMEOUT_MS,
-  type Servable,
-  type ServeOptions,
-  type ServerHandle,
-} from '../../src/index.ts'
+import type { Servable, ServeOptions, ServerHandle } from '../../src/index.ts'
 import type { Listener } from '../../src/internal.ts'
 import {
   BodyTimeout,
   DEFAULT_BODY_TIMEOUT_MS,
   DEFAULT_PORT,
+  DEFAULT_SHUTDOWN_TIMEOUT_MS,
   guardsBody,
   handleUnhandledRejections,
   InFlight,

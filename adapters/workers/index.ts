@@ -7,7 +7,6 @@
 import type { Env } from 'hono'
 import { createInlineExecutor } from '../../src/executor/index.ts'
 import type { FetchHandler, Servable } from '../../src/index.ts'
-import { serveAssets } from '../../src/index.ts'
 import {
   type Runtime,
   SERVER_SCOPE,
@@ -15,6 +14,7 @@ import {
   toService,
   type WebSocketSupport,
 } from '../../src/internal.ts'
+import { serveAssets } from '../../src/static/index.ts'
 import { connectWorkers } from './tcp.ts'
 import { upgradeWebSocket } from './websocket.ts'
 
