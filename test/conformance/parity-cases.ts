@@ -1,5 +1,5 @@
 /**
- * Conformance cases for the last gaps of issue #6 (aiohttp parity): TCP over TLS, a 50 MB
+ * Conformance cases for the last gaps of issue #6 (aiohttp parity): TCP over TLS, a 100 MB
  * pipe with bounded buffering, an abort that closes the upstream socket, WebSocket
  * heartbeats, the cookie-session size limit and 10,000 SSE connects without a leak.
  * The echo services these cases watch run in the test process (echo-server.ts).
@@ -98,7 +98,7 @@ const MiB = 1024 * 1024
 
 /**
  * Where the client's own upload cannot show the service's backpressure, because a buffer
- * outside the service holds more than the 50 MB test can fill (measured on this machine;
+ * outside the service holds more than the 100 MB test can fill (measured on this machine;
  * the echo-side stall is still asserted there).
  */
 const UPLOAD_STALL_EXEMPT: Partial<Record<Client['runtime'], string>> = {
@@ -125,10 +125,13 @@ export const parityCases: ConformanceCase[] = [
     },
   },
   {
-    name: 'openConnection: 50 MB through the pipe arrive intact; a reader that stops holds the transfer back',
+    name: 'openConnection: 100 MB through the pipe arrive intact; a reader that stops holds the transfer back',
     timeoutMs: 90_000,
     async run(client) {
-      const total = 50 * MiB
+      // 100 MB, not 50: the kernel's loopback buffers alone (tcp_rmem lets each receive
+      // buffer grow to 32 MiB here) held up to 28 MB on the echo side for bun on a loaded
+      // machine, so half of 50 MB was not "far below" (measured: 10-28 MB over runs).
+      const total = 100 * MiB
       const size = 64 * 1024
       const head = marker(client, 'bulk')
       let pulled = 0
@@ -154,7 +157,7 @@ export const parityCases: ConformanceCase[] = [
       } as RequestInit)
       expect(res.status).toBe(200)
       // Nobody reads the answer yet: every buffer on the way (sockets, stream queues) fills
-      // and then the transfer must stop, far below 50 MB.
+      // and then the transfer must stop, far below the total.
       const upstream = () => client.echo.find(head)?.received ?? 0
       await settled(() => pulled + upstream(), 500, 30_000)
       const [clientSent, echoed] = [pulled, upstream()]
