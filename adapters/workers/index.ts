@@ -37,13 +37,11 @@ export const runtime: Runtime = {
  * binding lookup or `Object.keys` sees; a frozen one is wrapped instead.
  */
 function scoped<T extends object>(env: T, scope: ServerScope): T {
-  const holder = env as T & { [SERVER_SCOPE]?: ServerScope }
-  if (holder[SERVER_SCOPE] === scope) return env
-  if (Object.isExtensible(env)) {
-    Object.defineProperty(env, SERVER_SCOPE, { value: scope, configurable: true, writable: true })
-    return env
-  }
-  return Object.create(env, { [SERVER_SCOPE]: { value: scope } }) as T
+  if ((env as { [SERVER_SCOPE]?: ServerScope })[SERVER_SCOPE] === scope) return env
+  const property = { value: scope, configurable: true }
+  return Object.isExtensible(env)
+    ? Object.defineProperty(env, SERVER_SCOPE, property)
+    : (Object.create(env, { [SERVER_SCOPE]: property }) as T)
 }
 
 /** Any event handler: every function type is assignable to this one. */

@@ -170,9 +170,7 @@ export class Service<E extends Env = Env> {
    */
   attachRuntime(runtime: Runtime): void {
     if (this.#runtime !== undefined && this.#runtime !== runtime) {
-      throw new Error(
-        `edgeio: a service runs on one runtime (${this.#runtime.name}, not ${runtime.name})`
-      )
+      throw new Error(`edgeio: served on ${this.#runtime.name}, not also ${runtime.name}`)
     }
     this.#runtime = runtime
   }

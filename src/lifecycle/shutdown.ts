@@ -1,5 +1,6 @@
 import type { Env } from 'hono'
 import type { ServerScope } from '../runtime/server-scope.ts'
+import { goAway } from './go-away.ts'
 import type { InFlight } from './in-flight.ts'
 import type { Service } from './service.ts'
 import { settlesWithin } from './settles-within.ts'
@@ -49,7 +50,7 @@ export async function gracefulShutdown<E extends Env>({
   // goodbye to this server's sockets (1001) as aiohttp advises, and end the Broadcast
   // subscriptions that feed its server-sent events, so those streams finish normally and
   // the drain waits only for real requests. Another server's are not touched.
-  scope.goAway()
+  goAway(scope)
   const drained = Promise.all([closed, requests.idle()])
   if (!(await settlesWithin(drained, timeout))) {
     console.warn(`edgeio: requests still in flight after ${timeout} ms; aborting them`)

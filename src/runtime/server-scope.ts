@@ -16,11 +16,11 @@ export class ServerScope {
   /** The WebSockets this server accepted and that are still open. */
   readonly webSockets = new Set<WSContext>()
   /**
-   * Ends of long-lived responses (event streams fed by a `Broadcast`). A Set rather than an
-   * AbortSignal: subscriptions come and go by the thousand, and a signal scans its listener
-   * list on every add and remove.
+   * Ends of long-lived responses (event streams fed by a `Broadcast`), called once by the
+   * graceful shutdown (`goAway`). A Set rather than an AbortSignal: subscriptions come and
+   * go by the thousand, and a signal scans its listener list on every add and remove.
    */
-  readonly #goingAway = new Set<() => void>()
+  readonly goingAway = new Set<() => void>()
 
   constructor(runtime: Runtime) {
     this.runtime = runtime
@@ -28,23 +28,8 @@ export class ServerScope {
 
   /** Calls `end` once when this server's graceful shutdown begins; returns the undo. */
   atShutdown(end: () => void): () => void {
-    this.#goingAway.add(end)
-    return () => void this.#goingAway.delete(end)
-  }
-
-  /**
-   * Says goodbye at the start of a graceful shutdown (after the shutdown hooks): every open
-   * WebSocket gets 1001, every long-lived response ends, so that the drain waits only for
-   * real requests. Returns how many there were.
-   */
-  goAway(reason = 'server shutting down'): number {
-    const sockets = [...this.webSockets]
-    const ends = [...this.#goingAway]
-    this.webSockets.clear()
-    this.#goingAway.clear()
-    for (const socket of sockets) socket.close(1001, reason)
-    for (const end of ends) end()
-    return sockets.length + ends.length
+    this.goingAway.add(end)
+    return () => void this.goingAway.delete(end)
   }
 }
 

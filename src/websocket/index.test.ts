@@ -1,6 +1,7 @@
 import { Hono } from 'hono'
 import type { WSContext, WSEvents } from 'hono/ws'
 import { afterEach, describe, expect, test, vi } from 'vitest'
+import { goAway } from '../lifecycle/go-away.ts'
 import type { Runtime } from '../runtime/runtime.ts'
 import { SERVER_SCOPE, ServerScope } from '../runtime/server-scope.ts'
 import { upgradeWebSocket } from './index.ts'
@@ -135,7 +136,7 @@ describe('upgradeWebSocket', () => {
     first.events.onOpen?.(new Event('open'), b.socket)
     first.events.onClose?.(new CloseEvent('close'), b.socket)
     second.events.onOpen?.(new Event('open'), other.socket)
-    expect(first.scope.goAway()).toBe(1)
+    expect(goAway(first.scope)).toBe(1)
     expect(a.closes).toEqual([[1001, 'server shutting down']])
     expect(b.closes).toEqual([])
     expect(other.closes).toEqual([])

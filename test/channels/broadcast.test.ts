@@ -2,6 +2,7 @@ import { getEventListeners } from 'node:events'
 import type { Context } from 'hono'
 import { describe, expect, test } from 'vitest'
 import { Broadcast, SlowSubscriberError } from '../../src/channels/index.ts'
+import { goAway } from '../../src/lifecycle/go-away.ts'
 import type { Runtime } from '../../src/runtime/runtime.ts'
 import { SERVER_SCOPE, ServerScope } from '../../src/runtime/server-scope.ts'
 
@@ -122,7 +123,7 @@ describe('Broadcast', () => {
     const elsewhere = channel.subscribe(other.request())
     channel.publish(1)
     channel.publish(2)
-    expect(server.scope.goAway()).toBe(2)
+    expect(goAway(server.scope)).toBe(2)
     expect(channel.size).toBe(1) // the other server's subscriber
     expect(await waiting).toEqual([1, 2])
     expect(await take(behind, 10)).toEqual([1, 2])
@@ -140,7 +141,7 @@ describe('Broadcast', () => {
     client.abort()
     expect(await take(sub, 1)).toEqual([])
     expect(channel.size).toBe(0)
-    expect(scope.goAway()).toBe(0) // nothing left for the shutdown
+    expect(goAway(scope)).toBe(0) // nothing left for the shutdown
   })
 
   test('subscriptions that ended are not kept for the shutdown', async () => {
@@ -153,7 +154,7 @@ describe('Broadcast', () => {
     controller.abort()
     expect(await take(left, 1)).toEqual([])
     expect(await take(read, 1)).toEqual([1])
-    expect(scope.goAway()).toBe(0)
+    expect(goAway(scope)).toBe(0)
   })
 
   test('10,000 subscribe/disconnect cycles leave no subscriber and no listener behind', async () => {
