@@ -127,6 +127,14 @@ class HeldLease implements DistributedLease {
   readonly #onEnd: (lease: HeldLease) => void
   #expiresAt: number
   #timer: ReturnType<typeof setInterval> | undefined
+  /**
+   * The local deadline: when the call that granted or last renewed the lease was sent, plus
+   * `leaseMs`, on this process's clock. The coordinator's lease cannot have outlived it, so
+   * the signal aborts then without waiting for a renew call that hangs (a paused Redis), and
+   * no clock skew between here and the coordinator moves it.
+   */
+  #deadline: number
+  #deadlineTimer: ReturnType<typeof setTimeout> | undefined
   #renewing = false
   #ended = false
 
@@ -137,7 +145,8 @@ class HeldLease implements DistributedLease {
     id: string,
     connection: Connection,
     s: Settings,
-    onEnd: (lease: HeldLease) => void
+    onEnd: (lease: HeldLease) => void,
+    sentAt: number
   ) {
     this.name = name
     this.token = token
@@ -146,9 +155,29 @@ class HeldLease implements DistributedLease {
     this.#connection = connection
     this.#leaseMs = s.leaseMs
     this.#onEnd = onEnd
+    this.#deadline = sentAt + s.leaseMs
     this.#timer = setInterval(() => void this.#renew(), s.renewEveryMs)
     // On Node a forgotten lease must not keep the process alive (it expires by itself).
     ;(this.#timer as { unref?: () => void }).unref?.()
+  }
+
+  /** Starts the deadline timer (again, after the deadline moved). */
+  arm(): void {
+    clearTimeout(this.#deadlineTimer)
+    if (this.#ended) return
+    this.#deadlineTimer = setTimeout(
+      () => this.#lose(`no renewal within ${this.#leaseMs} ms`),
+      Math.max(0, this.#deadline - Date.now())
+    )
+    ;(this.#deadlineTimer as { unref?: () => void }).unref?.()
+  }
+
+  /**
+   * Renews at once and arms the deadline from that call: for a grant that came so late in its
+   * call (a long poll) that little or none of the local lease may be left.
+   */
+  renewNow(): Promise<void> {
+    return this.#renew()
   }
 
   get expiresAt(): number {
@@ -169,17 +198,24 @@ class HeldLease implements DistributedLease {
   async #renew(): Promise<void> {
     if (this.#renewing || this.#ended) return
     this.#renewing = true
+    const sentAt = Date.now()
     try {
       const name = this.#connection.objectName
       const reply = await this.#connection.call((stub) =>
         stub.renew({ name, id: this.#id, leaseMs: this.#leaseMs })
       )
       if (this.#ended) return
-      if (reply.held) this.#expiresAt = reply.expiresAt
-      else this.#lose('the coordinator no longer knows this lease (it expired)')
+      if (reply.held) {
+        this.#expiresAt = reply.expiresAt
+        this.#deadline = sentAt + this.#leaseMs
+        this.arm()
+      } else this.#lose('the coordinator no longer knows this lease (it expired)')
     } catch (error) {
-      // Unreachable coordinator: the lease still counts until it expires; retry next time.
-      if (!this.#ended && Date.now() >= this.#expiresAt) this.#lose('renewal failed', error)
+      // Unreachable coordinator: the lease still counts until its local deadline; retry next
+      // time (the deadline timer aborts the signal on time even while this call hangs).
+      if (this.#ended) return
+      if (Date.now() >= this.#deadline) this.#lose('renewal failed', error)
+      else this.arm()
     } finally {
       this.#renewing = false
     }
@@ -196,6 +232,8 @@ class HeldLease implements DistributedLease {
     this.#ended = true
     clearInterval(this.#timer)
     this.#timer = undefined
+    clearTimeout(this.#deadlineTimer)
+    this.#deadlineTimer = undefined
     this.#onEnd(this)
   }
 }
@@ -260,9 +298,12 @@ export class LeasedPermits {
       waitMs: s.pollMs,
     }
     let reply: AcquireReply
+    let sentAt: number
     try {
-      do reply = await connection.call((stub) => stub.acquire(request), signal)
-      while (!reply.granted)
+      do {
+        sentAt = Date.now()
+        reply = await connection.call((stub) => stub.acquire(request), signal)
+      } while (!reply.granted)
     } catch (error) {
       // Leave no waiter (or raced grant) behind. Calls on one stub arrive in order, so this
       // release reaches the object after the acquire it follows. If the coordinator cannot
@@ -277,9 +318,12 @@ export class LeasedPermits {
       id,
       connection,
       s,
-      this.#forget
+      this.#forget,
+      sentAt
     )
     this.#held.push(lease)
+    if (Date.now() - sentAt > s.leaseMs - s.renewEveryMs) await lease.renewNow()
+    else lease.arm()
     return lease
   }
 

@@ -8,58 +8,9 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { Coordinator, REATTACH_GRACE_MS } from '../../src/distributed/coordinator.ts'
 import { MemoryCoordinatorStorage } from '../../src/distributed/storage.ts'
+import { expire, type Model, settle, stepOf } from './coordinator-model.ts'
 
-type Step =
-  | { kind: 'acquire'; id: string; leaseMs: number }
-  | { kind: 'release'; id: string }
-  | { kind: 'renew'; id: string; leaseMs: number }
-  | { kind: 'advance'; ms: number }
-  | { kind: 'alarm' }
-  | { kind: 'restart' }
-
-interface Model {
-  now: number
-  lastToken: number
-  holders: { id: string; token: number; expiresAt: number }[]
-  waiters: { id: string; expiresAt: number; leaseMs: number }[]
-}
-
-const ids = fc.constantFrom('a', 'b', 'c', 'd', 'e')
-const lease = fc.constantFrom(100, 1_000, 4_000)
-const step: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('acquire'), id: ids, leaseMs: lease }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('release'), id: ids }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('renew'), id: ids, leaseMs: lease }) },
-  {
-    weight: 2,
-    // Exact lease lengths too, so that expiries land on the boundary.
-    arbitrary: fc.record({
-      kind: fc.constant('advance'),
-      ms: fc.oneof(
-        fc.constantFrom(100, 900, 1_000, 4_000, 5_000),
-        fc.integer({ min: 0, max: 3_000 })
-      ),
-    }),
-  },
-  { weight: 1, arbitrary: fc.constant({ kind: 'alarm' as const }) },
-  { weight: 1, arbitrary: fc.constant({ kind: 'restart' as const }) }
-)
-
-/** The reference: expire, apply, grant from the head of the line. */
-function expire(m: Model): void {
-  m.holders = m.holders.filter((h) => h.expiresAt > m.now)
-  m.waiters = m.waiters.filter((w) => w.expiresAt > m.now)
-}
-
-function settle(m: Model, permits: number, granted: number[]): void {
-  expire(m)
-  while (m.holders.length < permits && m.waiters.length > 0) {
-    const w = m.waiters.shift()!
-    m.lastToken++
-    granted.push(m.lastToken)
-    m.holders.push({ id: w.id, token: m.lastToken, expiresAt: m.now + w.leaseMs })
-  }
-}
+const step = stepOf(fc.constantFrom('a', 'b', 'c', 'd', 'e'))
 
 describe('Coordinator model', () => {
   it('matches the reference model on random histories', async () => {
