@@ -22,6 +22,7 @@ import { serversOf } from './http/servers.ts'
 import { removeBenchDirs, workerdBinary } from './http/workerd.ts'
 import { middlewareTable, runMiddlewareBench } from './middleware/run.ts'
 import { perfAvailable, perfUnavailableReason } from './perf.ts'
+import { redisSection, runRedisBenches } from './redis/index.ts'
 import { httpRatios, httpTable, memoryRatio, type Ratio, targetsTable } from './report.ts'
 import { runSoak, soakReport, soakVerdict } from './soak/run.ts'
 
@@ -131,6 +132,8 @@ step('soak')
 const soak = await runSoak(SOAK.seconds, SOAK.every)
 step('middleware')
 const middleware = await runMiddlewareBench(shorter)
+step('redis')
+const redis = await runRedisBenches()
 step('primitives')
 const primitives = runPrimitivesBench()
 removeBenchDirs()
@@ -361,6 +364,7 @@ connections, ${shorter.warmup} s warm-up then ${shorter.duration} s measured, ${
 
 ${middlewareTable(middleware)}
 
+${redisSection(redis)}
 ## Primitives
 
 Side by side with async-mutex, async-sema, p-limit, p-queue and async-channel, each

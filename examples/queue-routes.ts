@@ -1,10 +1,11 @@
 /**
  * A job queue, the same routes on every runtime: Cloudflare Queues on Workers (the `JOBS`
  * producer binding, consumed by examples/workers/index.ts), the in-process MemoryJobQueue
- * on Node and Deno. A job squares a number; it can be told to fail its first attempts (to
- * show retries with backoff) or every attempt (to show the dead letter). The consumer writes
- * each job's record where `GET /queue/jobs/:id` reads it: Workers KV (`SESSIONS`, under
- * `job:`) on Workers, this process's memory elsewhere.
+ * on Node and Deno, or a RedisJobQueue shared by a fleet (`JOB_QUEUE`, with `REDIS_URL`).
+ * A job squares a number; it can be told to fail its first attempts (to show retries with
+ * backoff) or every attempt (to show the dead letter). The consumer writes each job's record
+ * where `GET /queue/jobs/:id` reads it: KV (`SESSIONS`, under `job:`: Workers KV, or Redis
+ * for a fleet), else this process's memory.
  */
 import type { Env } from 'hono'
 import { Hono } from 'hono'
@@ -38,10 +39,12 @@ export interface JobRecord {
   error?: string
 }
 
-/** The bindings these routes read; none of them exists on Node and Deno. */
+/** The bindings these routes read; on Node and Deno, only a fleet on Redis has them. */
 export interface QueueBindings {
   /** The Cloudflare Queue producer (wrangler.toml `[[queues.producers]]`). */
   JOBS?: QueueBindingLike<SquareJob>
+  /** A queue shared by a fleet (examples/redis-bindings.ts: on Redis, with `REDIS_URL`). */
+  JOB_QUEUE?: JobQueue<SquareJob>
   /** Workers KV, shared with sessions; job records live under `job:`. */
   SESSIONS?: KVNamespaceLike
 }
@@ -141,7 +144,9 @@ export function queueRoutes<E extends Env>(service: Service<E>): Hono<{ Bindings
   routes.post('/jobs', jobBody, async (c) => {
     const { n, fail, delaySeconds } = c.req.valid('json')
     const id = crypto.randomUUID()
-    const jobs: JobQueue<SquareJob> = c.env?.JOBS ? new CloudflareJobQueue(c.env.JOBS) : local
+    const jobs: JobQueue<SquareJob> = c.env?.JOBS
+      ? new CloudflareJobQueue(c.env.JOBS)
+      : (c.env?.JOB_QUEUE ?? local)
     // The record first: the consumer may run before this handler returns.
     await records(c.env).put({ id, status: 'queued', attempts: 0 })
     await jobs.send({ id, n, fail }, { delaySeconds })

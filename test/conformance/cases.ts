@@ -879,13 +879,22 @@ export const cases: ConformanceCase[] = [
   ...robustnessCases,
 ]
 
+/** Which cases a runner registers, and under what name. */
+export interface ConformanceSelection {
+  /** The describe block's name: the runtime, plus what differs (`node+redis`). */
+  label?: string
+  /** The cases to run. Default: every case. */
+  cases?: readonly ConformanceCase[]
+}
+
 /**
- * Registers every case against `client`'s runtime: the one loop the node, deno, bun and
- * workerd runners share. A case that names this runtime in `skip` is reported skipped, with why.
+ * Registers every case (or `selection.cases`) against `client`'s runtime: the one loop the
+ * node, deno, bun and workerd runners share. A case that names this runtime in `skip` is
+ * reported skipped, with why.
  */
-export function describeConformance(client: Client): void {
-  describe(`conformance [${client.runtime}]`, () => {
-    for (const c of cases) {
+export function describeConformance(client: Client, selection: ConformanceSelection = {}): void {
+  describe(`conformance [${selection.label ?? client.runtime}]`, () => {
+    for (const c of selection.cases ?? cases) {
       const reason = c.skip?.[client.runtime]
       if (reason) test.skip(`${c.name} (skipped on ${client.runtime}: ${reason})`, () => {})
       else test(c.name, () => c.run(client), c.timeoutMs)

@@ -10,7 +10,7 @@ export default class ConformanceSummary implements Reporter {
     const counts = new Map<string, Record<'passed' | 'failed' | 'skipped', number>>()
     for (const module of modules) {
       for (const test of module.children.allTests()) {
-        const runtime = /conformance \[(\w+)\]/.exec(test.fullName)?.[1]
+        const runtime = /conformance \[([\w+]+)\]/.exec(test.fullName)?.[1]
         if (!runtime) continue
         const row = counts.get(runtime) ?? { passed: 0, failed: 0, skipped: 0 }
         const state = test.result().state
@@ -22,7 +22,7 @@ export default class ConformanceSummary implements Reporter {
     console.log('\nConformance cases per runtime:')
     for (const [runtime, row] of [...counts].sort()) {
       console.log(
-        `  ${runtime.padEnd(8)} ${row.passed} passed, ${row.failed} failed, ${row.skipped} skipped`
+        `  ${runtime.padEnd(11)} ${row.passed} passed, ${row.failed} failed, ${row.skipped} skipped`
       )
     }
   }
