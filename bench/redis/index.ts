@@ -23,6 +23,8 @@ export interface RedisBenchResults {
 
 const fixed = (n: number, digits = 2) => n.toFixed(digits)
 const whole = (n: number) => Math.round(n).toLocaleString('en-US')
+/** Three significant digits below 1,000 (latencies in ms, µs), whole numbers above. */
+const figure = (n: number) => (Math.abs(n) >= 1000 ? whole(n) : String(Number(n.toPrecision(3))))
 
 /** Runs the three benches one after the other (each on its own Redis). */
 export async function runRedisBenches(): Promise<RedisBenchResults> {
@@ -42,7 +44,7 @@ export async function runRedisBenches(): Promise<RedisBenchResults> {
 export function redisSection(results: RedisBenchResults): string {
   const lockRows = results.lock.map(
     (row) =>
-      `| ${row.measure} | ${fixed(row.edgeio, 1)} | ${fixed(row.redisSemaphore, 1)} | ${fixed(row.ratio)} | ${row.target ?? ''} |`
+      `| ${row.measure} | ${figure(row.edgeio)} | ${figure(row.redisSemaphore)} | ${fixed(row.ratio)} | ${row.target ?? ''} |`
   )
   const rateRows = results.rateLimit.map(
     (row) =>
