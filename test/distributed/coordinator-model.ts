@@ -5,6 +5,9 @@
  * lines that say what the state must be after each.
  */
 import fc from 'fast-check'
+import { expect } from 'vitest'
+import { REATTACH_GRACE_MS } from '../../src/distributed/coordinator.ts'
+import type { AcquireReply, ReleaseReply, RenewReply } from '../../src/distributed/protocol.ts'
 
 export type Step =
   | { kind: 'acquire'; id: string; leaseMs: number }
@@ -59,4 +62,77 @@ export function settle(m: Model, permits: number, granted: number[]): void {
     granted.push(m.lastToken)
     m.holders.push({ id: w.id, token: m.lastToken, expiresAt: m.now + w.leaseMs })
   }
+}
+
+/**
+ * An `acquire` by `id` (join, or re-attach with a new lease length) applied to the model:
+ * the reply the coordinator must have given. `granted` collects the tokens handed out.
+ */
+export function expectedAcquire(
+  m: Model,
+  permits: number,
+  granted: number[],
+  id: string,
+  leaseMs: number
+): AcquireReply {
+  expire(m)
+  if (!m.holders.some((h) => h.id === id)) {
+    const w = m.waiters.find((x) => x.id === id)
+    const expiresAt = m.now + REATTACH_GRACE_MS
+    if (w) Object.assign(w, { expiresAt, leaseMs })
+    else m.waiters.push({ id, expiresAt, leaseMs })
+  }
+  settle(m, permits, granted)
+  const h = m.holders.find((x) => x.id === id)
+  return h
+    ? { granted: true, token: h.token, expiresAt: h.expiresAt }
+    : { granted: false, position: m.waiters.findIndex((w) => w.id === id) + 1 }
+}
+
+/** A `release` by `id` applied to the model: the reply the coordinator must have given. */
+export function expectedRelease(
+  m: Model,
+  permits: number,
+  granted: number[],
+  id: string
+): ReleaseReply {
+  expire(m)
+  let expected: ReleaseReply = 'unknown'
+  if (m.holders.some((h) => h.id === id)) expected = 'released'
+  else if (m.waiters.some((w) => w.id === id)) expected = 'cancelled'
+  m.holders = m.holders.filter((h) => h.id !== id)
+  m.waiters = m.waiters.filter((w) => w.id !== id)
+  settle(m, permits, granted)
+  return expected
+}
+
+/** A `renew` by `id` applied to the model: the reply the coordinator must have given. */
+export function expectedRenew(
+  m: Model,
+  permits: number,
+  granted: number[],
+  id: string,
+  leaseMs: number
+): RenewReply {
+  expire(m)
+  const h = m.holders.find((x) => x.id === id)
+  if (h) h.expiresAt = m.now + leaseMs
+  settle(m, permits, granted)
+  return h ? { held: true, expiresAt: h.expiresAt } : { held: false }
+}
+
+/**
+ * The stored state as a step left it (no further expiry applied) equals the model's, and
+ * keeps the invariants: never more holders than permits, no waiter while a permit is free.
+ */
+export function expectStoredAsModel(
+  stored: Pick<Model, 'lastToken' | 'holders' | 'waiters'>,
+  m: Model,
+  permits: number
+): void {
+  expect(stored.lastToken).toBe(m.lastToken)
+  expect(stored.holders).toEqual(m.holders)
+  expect(stored.waiters).toEqual(m.waiters)
+  expect(stored.holders.length).toBeLessThanOrEqual(permits)
+  if (stored.holders.length < permits) expect(stored.waiters).toEqual([])
 }

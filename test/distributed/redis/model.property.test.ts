@@ -8,7 +8,6 @@
 import fc from 'fast-check'
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { REATTACH_GRACE_MS } from '../../../src/distributed/coordinator.ts'
 import type { CoordinatorStub } from '../../../src/distributed/protocol.ts'
 import { resourceName } from '../../../src/distributed/protocol.ts'
 import {
@@ -18,7 +17,15 @@ import {
 } from '../../../src/distributed/redis/coordinator.ts'
 import { DistributedSemaphore } from '../../../src/distributed/semaphore.ts'
 import { type RedisServer, startRedis } from '../../redis/server.ts'
-import { expire, type Model, settle, stepOf } from '../coordinator-model.ts'
+import {
+  expectedAcquire,
+  expectedRelease,
+  expectedRenew,
+  expectStoredAsModel,
+  type Model,
+  settle,
+  stepOf,
+} from '../coordinator-model.ts'
 
 // 'e/"\\' is escaped in JSON: it always takes the scripts' general path, never the fast one.
 const step = stepOf(fc.constantFrom('a', 'b', 'c', 'd', 'e/"\\'))
@@ -67,43 +74,17 @@ describe('Redis coordinator model', () => {
                     leaseMs: s.leaseMs,
                     waitMs: 0,
                   })
-                  expire(m)
-                  if (!m.holders.some((h) => h.id === s.id)) {
-                    const w = m.waiters.find((x) => x.id === s.id)
-                    const expiresAt = m.now + REATTACH_GRACE_MS
-                    if (w) Object.assign(w, { expiresAt, leaseMs: s.leaseMs })
-                    else m.waiters.push({ id: s.id, expiresAt, leaseMs: s.leaseMs })
-                  }
-                  settle(m, permits, granted)
-                  const h = m.holders.find((x) => x.id === s.id)
-                  expect(reply).toEqual(
-                    h
-                      ? { granted: true, token: h.token, expiresAt: h.expiresAt }
-                      : { granted: false, position: m.waiters.findIndex((w) => w.id === s.id) + 1 }
-                  )
+                  expect(reply).toEqual(expectedAcquire(m, permits, granted, s.id, s.leaseMs))
                   break
                 }
                 case 'release': {
                   const reply = await stub().release({ name, id: s.id })
-                  expire(m)
-                  let expected = 'unknown'
-                  if (m.holders.some((h) => h.id === s.id)) expected = 'released'
-                  else if (m.waiters.some((w) => w.id === s.id)) expected = 'cancelled'
-                  m.holders = m.holders.filter((h) => h.id !== s.id)
-                  m.waiters = m.waiters.filter((w) => w.id !== s.id)
-                  settle(m, permits, granted)
-                  expect(reply).toBe(expected)
+                  expect(reply).toBe(expectedRelease(m, permits, granted, s.id))
                   break
                 }
                 case 'renew': {
                   const reply = await stub().renew({ name, id: s.id, leaseMs: s.leaseMs })
-                  expire(m)
-                  const h = m.holders.find((x) => x.id === s.id)
-                  if (h) h.expiresAt = m.now + s.leaseMs
-                  settle(m, permits, granted)
-                  expect(reply).toEqual(
-                    h ? { held: true, expiresAt: h.expiresAt } : { held: false }
-                  )
+                  expect(reply).toEqual(expectedRenew(m, permits, granted, s.id, s.leaseMs))
                   break
                 }
                 case 'advance':
@@ -133,11 +114,7 @@ describe('Redis coordinator model', () => {
               }
               const stored = JSON.parse(text) as Model & { permits: number }
               expect(stored.permits).toBe(permits)
-              expect(stored.lastToken).toBe(m.lastToken)
-              expect(stored.holders).toEqual(m.holders)
-              expect(stored.waiters).toEqual(m.waiters)
-              expect(stored.holders.length).toBeLessThanOrEqual(permits)
-              if (stored.holders.length < permits) expect(stored.waiters).toEqual([])
+              expectStoredAsModel(stored, m, permits)
             }
             expect(granted).toEqual(granted.map((_, i) => i + 1))
           }
