@@ -1,15 +1,10 @@
 import { serve } from '../../adapters/node/index.ts'
 import { service } from '../app.ts'
-
-// With REDIS_URL, this process joins a fleet: locks, rate limits, jobs and sessions on Redis
-// (examples/redis-bindings.ts, loaded only then).
-const redisUrl = process.env.REDIS_URL
-const env = redisUrl
-  ? { ...process.env, ...(await import('../redis-bindings.ts')).redisBindings(service, redisUrl) }
-  : undefined
+import { fleetEnv } from '../fleet.ts'
 
 const server = await serve(service, {
-  env,
+  // With REDIS_URL, this process joins a fleet: locks, rate limits, jobs and sessions on Redis.
+  env: await fleetEnv(service, process.env),
   port: Number(process.env.PORT ?? 8787),
   shutdownTimeout: Number(process.env.SHUTDOWN_TIMEOUT_MS ?? 10_000),
   // Unset: edgeio's defaults (30 s each); the conformance suite sets small ones.
