@@ -26,6 +26,7 @@ const entries = {
   deno: 'adapters/deno/index.ts',
   bun: 'adapters/bun/index.ts',
   redis: 'src/distributed/redis/index.ts',
+  testing: 'testing/index.ts',
   'executor-node': 'adapters/node/executor.ts',
   'task-host': 'src/executor/task-host.ts',
   'web-worker-host': 'src/executor/web-worker-host.ts',

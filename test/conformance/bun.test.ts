@@ -1,36 +1,41 @@
 import { afterAll, beforeAll } from 'vitest'
+import { describeRuntimes } from '../../testing/index.ts'
 import { describeConformance } from './cases.ts'
 import { httpClient, SESSION_SECRET } from './client.ts'
 import { closedPort, type EchoServer, startEchoServer } from './echo-server.ts'
-import { type ServerProcess, startServer } from './spawn.ts'
+import { ENTRIES } from './spawn.ts'
 
-// The real bun binary (npm package `bun`) serving examples/bun/index.ts.
+// The real bun binary (npm package `bun`) serving examples/bun/index.ts, by edgeio/testing.
 const TOKEN = 'bun-conformance-token'
-let server: ServerProcess
 let echo: EchoServer
-const client = httpClient(
-  'bun',
-  TOKEN,
-  () => server.url,
-  () => echo
-)
 
 beforeAll(async () => {
   echo = await startEchoServer()
-  server = await startServer('bun', {
-    API_TOKEN: TOKEN,
-    ECHO_PORT: String(await closedPort()),
-    ECHO_FALLBACK_PORT: String(echo.port),
-    ECHO_TLS_PORT: String(echo.tlsPort),
-    SESSION_SECRET,
-    // Bun adds the certificates of this PEM file to its trust store, as Node does.
-    NODE_EXTRA_CA_CERTS: echo.certificates.caPath,
-  })
 })
-afterAll(async () => {
-  server?.child.kill('SIGTERM')
-  await server?.exited
-  echo?.close()
-})
+afterAll(() => echo?.close())
 
-describeConformance(client)
+describeRuntimes(
+  ['bun'],
+  {
+    entries: ENTRIES,
+    env: async () => ({
+      API_TOKEN: TOKEN,
+      LOG_LEVEL: 'silent',
+      ECHO_PORT: String(await closedPort()),
+      ECHO_FALLBACK_PORT: String(echo.port),
+      ECHO_TLS_PORT: String(echo.tlsPort),
+      SESSION_SECRET,
+      // Bun adds the certificates of this PEM file to its trust store, as Node does.
+      NODE_EXTRA_CA_CERTS: echo.certificates.caPath,
+    }),
+  },
+  (server) =>
+    describeConformance(
+      httpClient(
+        'bun',
+        TOKEN,
+        () => server.url,
+        () => echo
+      )
+    )
+)

@@ -5,6 +5,9 @@
  */
 import { describe, expect, test } from 'vitest'
 import { seal, unseal } from '../../src/middleware/session/seal.ts'
+// The runtime-neutral part of edgeio/testing: the workerd-side type check includes this file.
+import { openWebSocket, readEvents } from '../../testing/http.ts'
+import type { ServerSentEvent } from '../../testing/types.ts'
 import { bodyLimitCases } from './body-limit-cases.ts'
 import { type Client, eventually, type Runtime, SESSION_SECRET } from './client.ts'
 import { distributedCases } from './distributed-cases.ts'
@@ -48,43 +51,21 @@ function byteStream(size: number): ReadableStream<Uint8Array> {
 
 /** Reads server-sent events from a response body, one `{ event, data }` at a time. */
 function sseReader(res: Response) {
-  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader()
-  let buffered = ''
-  return async (): Promise<{ event?: string; data?: string }> => {
-    for (;;) {
-      const end = buffered.indexOf('\n\n')
-      if (end >= 0) {
-        const block = buffered.slice(0, end)
-        buffered = buffered.slice(end + 2)
-        const fields = Object.fromEntries(
-          block
-            .split('\n')
-            .map((line) => [
-              line.slice(0, line.indexOf(':')),
-              line.slice(line.indexOf(':') + 1).trim(),
-            ])
-        )
-        return fields
-      }
-      const { value, done } = await reader.read()
-      if (done) throw new Error('the event stream ended')
-      buffered += value
-    }
+  const events = readEvents(res)
+  return async (): Promise<ServerSentEvent> => {
+    const { value, done } = await events.next()
+    if (done) throw new Error('the event stream ended')
+    return value
   }
 }
 
 /** Opens a WebSocket to the service and collects what happens on it. */
 async function openSocket(client: Client, path: string) {
-  const socket = new WebSocket(`${client.origin.replace(/^http/, 'ws')}${path}`)
+  const socket = await openWebSocket(client.origin, path)
+  // Listeners added as `open` resolves: no message or close can come before the next task.
   const messages: string[] = []
   const closed = new Promise<CloseEvent>((resolve) => socket.addEventListener('close', resolve))
   socket.addEventListener('message', (event) => messages.push(String(event.data)))
-  await new Promise<void>((resolve, reject) => {
-    socket.addEventListener('open', () => resolve(), { once: true })
-    socket.addEventListener('error', () => reject(new Error(`WebSocket ${path} failed`)), {
-      once: true,
-    })
-  })
   return { socket, messages, closed }
 }
 
