@@ -1,4 +1,5 @@
 export * from './channels/index.ts'
+export * from './client/index.ts'
 export type { ClientAddressOptions } from './client-address.ts'
 export { clientAddress } from './client-address.ts'
 export * from './distributed/index.ts'
