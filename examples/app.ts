@@ -46,6 +46,7 @@ import {
   tokenTable,
   upgradeWebSocket,
 } from '../src/index.ts'
+import { clientRoutes } from './client-routes.ts'
 import * as cpuTasks from './cpu-tasks.ts'
 import { distributedRoutes } from './distributed-routes.ts'
 import { queueRoutes } from './queue-routes.ts'
@@ -66,6 +67,8 @@ export type Bindings = {
   /** The TLS echo service for `/pipe?tls`; its certificate must be for ECHO_TLS_HOST. */
   ECHO_TLS_HOST?: string
   ECHO_TLS_PORT?: string
+  /** The upstream the `/client` routes call (examples/client-routes.ts). */
+  UPSTREAM_URL?: string
   /** `silent` turns the access log off (the test suites set it). */
   LOG_LEVEL?: string
 }
@@ -706,3 +709,4 @@ app.get('/hash/:id', (c) => {
 
 app.route('/queue', queueRoutes(service))
 app.route('/distributed', distributedRoutes)
+app.route('/client', clientRoutes(service))

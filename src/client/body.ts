@@ -83,7 +83,8 @@ function passThrough(
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        let chunk: ReadableStreamReadResult<Uint8Array>
+        // The reader's own result type: the DOM lib and @types/bun name it differently.
+        let chunk: Awaited<ReturnType<typeof reader.read>>
         try {
           chunk = await reader.read()
         } catch (error) {

@@ -122,12 +122,13 @@ describe('client retries', () => {
     })
   })
 
-  it('inside deadline(): a retry that would outlast the request fails with its TimeoutError', async () => {
-    failFirst(5)
-    const client = createClient({ retry: { backoffMs: 60_000, maxBackoffMs: 60_000 } })
+  it('inside deadline(): a retry that would outlast the request is not attempted, at once', async () => {
+    failFirst(5, '60')
+    const client = createClient()
     const app = new Hono()
     const seen: unknown[] = []
-    app.get('/', deadline({ ms: 300 }), async (c) => {
+    const before = upstream.count
+    app.get('/', deadline({ ms: 30_000 }), async (c) => {
       try {
         await client.for(c).get(upstream.url)
       } catch (error) {
@@ -136,10 +137,15 @@ describe('client retries', () => {
       }
       return c.text('unreachable')
     })
+    // deadline() publishes its end (deadlineAt): the retry Retry-After asks for would pass
+    // it, so the call fails with the deadline's TimeoutError now, not 30 s from now.
     const res = await app.request('/')
-    expect(res.status).toBe(504)
+    expect(res.status).toBe(500)
     expect(seen).toHaveLength(1)
+    expect(seen[0]).toBeInstanceOf(ClientTimeoutError)
+    expect((seen[0] as ClientTimeoutError).kind).toBe('deadline')
     expect((seen[0] as Error).name).toBe('TimeoutError')
+    expect(upstream.count - before).toBe(1)
   })
 
   it('retries a network error on an idempotent call', async () => {

@@ -10,6 +10,7 @@ import { openWebSocket, readEvents } from '../../testing/http.ts'
 import type { ServerSentEvent } from '../../testing/types.ts'
 import { bodyLimitCases } from './body-limit-cases.ts'
 import { type Client, eventually, type Runtime, SESSION_SECRET } from './client.ts'
+import { clientCases } from './client-cases.ts'
 import { distributedCases } from './distributed-cases.ts'
 import { executorCases } from './executor-cases.ts'
 import { fuzzCases } from './fuzz-cases.ts'
@@ -858,6 +859,7 @@ export const cases: ConformanceCase[] = [
   ...bodyLimitCases,
   ...fuzzCases,
   ...robustnessCases,
+  ...clientCases,
 ]
 
 /** Which cases a runner registers, and under what name. */

@@ -1,4 +1,5 @@
 import type { EchoServer } from './echo-server.ts'
+import type { UpstreamServer } from './upstream-server.ts'
 
 /** The session secret every runner gives the example, so a case can forge cookies with it. */
 export const SESSION_SECRET = 'conformance-session-secret-0123456789'
@@ -17,6 +18,8 @@ export interface Client {
   fetch(path: string, init?: RequestInit): Promise<Response>
   /** The echo services `/pipe` reaches, to watch its connections from the other end. */
   readonly echo: EchoServer
+  /** The HTTP upstream the `/client` routes call (`UPSTREAM_URL`), to read what it saw. */
+  readonly upstream: UpstreamServer
 }
 
 /** A client reaching the service over HTTP at the base URL `base()` gives once it is up. */
@@ -24,13 +27,17 @@ export function httpClient(
   runtime: Runtime,
   token: string,
   base: () => string,
-  echo: () => EchoServer
+  echo: () => EchoServer,
+  upstream: () => UpstreamServer
 ): Client {
   return {
     runtime,
     token,
     get echo() {
       return echo()
+    },
+    get upstream() {
+      return upstream()
     },
     get origin() {
       return new URL(base()).origin

@@ -26,7 +26,11 @@ function clientOf(runtime: 'node' | 'deno'): Client {
     runtime satisfies Runtime,
     TOKEN,
     () => (servers[runtime] as ServerProcess).url,
-    () => echo
+    () => echo,
+    () => {
+      // The `/client` cases are not among REDIS_CASES; nothing here reads an upstream.
+      throw new Error('the redis runner starts no upstream (UPSTREAM_URL)')
+    }
   )
 }
 

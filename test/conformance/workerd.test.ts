@@ -3,19 +3,24 @@ import { describeRuntimes } from '../../testing/index.ts'
 import { describeConformance } from './cases.ts'
 import { httpClient, SESSION_SECRET } from './client.ts'
 import { closedPort, type EchoServer, startEchoServer } from './echo-server.ts'
+import { startUpstreamServer, type UpstreamServer } from './upstream-server.ts'
 
 // A real workerd serving the root wrangler.toml (examples/workers/index.ts), started by
 // edgeio/testing through wrangler's dev server and reached over HTTP like the others.
 const TOKEN = 'workerd-conformance-token'
 let echo: EchoServer
+let upstream: UpstreamServer
 
 beforeAll(async () => {
-  echo = await startEchoServer()
+  ;[echo, upstream] = await Promise.all([startEchoServer(), startUpstreamServer()])
   // miniflare reads NODE_EXTRA_CA_CERTS when it is loaded and gives workerd's outbound
   // network those certificates to trust: set it before edgeio/testing loads wrangler.
   process.env.NODE_EXTRA_CA_CERTS = echo.certificates.caPath
 })
-afterAll(() => echo?.close())
+afterAll(async () => {
+  echo?.close()
+  await upstream?.close()
+})
 
 describeRuntimes(
   ['workerd'],
@@ -29,6 +34,7 @@ describeRuntimes(
       ECHO_FALLBACK_PORT: String(echo.port),
       ECHO_TLS_PORT: String(echo.tlsPort),
       SESSION_SECRET,
+      UPSTREAM_URL: upstream.url,
     }),
   },
   (server) =>
@@ -37,7 +43,8 @@ describeRuntimes(
         'workerd',
         TOKEN,
         () => server.url,
-        () => echo
+        () => echo,
+        () => upstream
       )
     )
 )

@@ -24,6 +24,17 @@ describe('deadline', () => {
     expect(signal?.aborted).toBe(false)
   })
 
+  test('publishes when the deadline passes, as deadlineAt', async () => {
+    vi.useFakeTimers({ now: 1_000_000 })
+    let deadlineAt: number | undefined
+    const app = new Hono().get('/', deadline({ ms: 250 }), (c) => {
+      deadlineAt = c.get('deadlineAt')
+      return c.text('on time')
+    })
+    await app.request('/')
+    expect(deadlineAt).toBe(1_000_250)
+  })
+
   test('at the deadline the work is aborted and the client gets 504', async () => {
     vi.useFakeTimers()
     let reason: unknown

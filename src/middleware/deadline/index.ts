@@ -9,6 +9,12 @@ export interface DeadlineVariables {
    * `fetch`, to every primitive and to `TaskGroup`, so that work stops with the request.
    */
   signal: AbortSignal
+  /**
+   * When the deadline passes (epoch milliseconds), so that work which waits before acting
+   * (a retry's back-off, `createClient`'s `client.for(c)`) can refuse at once what would
+   * end past it, rather than wait for the abort.
+   */
+  deadlineAt: number
 }
 
 export interface DeadlineOptions {
@@ -70,6 +76,7 @@ export function deadline(
     if (client.aborted) controller.abort(client.reason)
     else client.addEventListener('abort', () => controller.abort(client.reason), { once: true })
     c.set('signal', controller.signal)
+    c.set('deadlineAt', Date.now() + ms)
     // One promise settled by whichever comes first, the handler or the timer (no race of
     // two promises); later settlements are ignored.
     let settle!: (outcome: Outcome) => void
