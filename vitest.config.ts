@@ -25,7 +25,13 @@ export default defineConfig({
               .pathname,
           },
           include: ['test/**/*.test.ts', 'src/**/*.test.ts'],
-          exclude: ['test/workerd/**', 'test/package/**', '**/node_modules/**'],
+          // `*.deno.test.ts`: run by `npm run test:deno` only (vitest mapped to a shim).
+          exclude: [
+            'test/workerd/**',
+            'test/package/**',
+            '**/*.deno.test.ts',
+            '**/node_modules/**',
+          ],
           testTimeout: 20_000,
           hookTimeout: 30_000,
         },

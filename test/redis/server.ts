@@ -93,6 +93,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
   let port = 0
   let child: ChildProcess | undefined
   let stopped = false
+  let paused = false
 
   async function launch(): Promise<void> {
     const args = [
@@ -159,7 +160,10 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     const running = child
     if (running === undefined || running.exitCode !== null || running.signalCode !== null) return
     const exited = once(running, 'exit')
-    running.kill('SIGCONT')
+    // Only when paused: Deno's node:child_process takes any signal sent as the end of the
+    // process (`killed`, `signalCode` set) and then sends no other.
+    if (paused) running.kill('SIGCONT')
+    paused = false
     running.kill(signal)
     await exited
   }
@@ -171,8 +175,14 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
       return child?.pid ?? -1
     },
     kill: () => killWith('SIGKILL'),
-    pause: () => void child?.kill('SIGSTOP'),
-    resume: () => void child?.kill('SIGCONT'),
+    pause() {
+      paused = true
+      child?.kill('SIGSTOP')
+    },
+    resume() {
+      paused = false
+      child?.kill('SIGCONT')
+    },
     async restart() {
       await killWith('SIGKILL')
       await launch()

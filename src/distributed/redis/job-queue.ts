@@ -13,7 +13,7 @@
  *   out) and delivered again, with `attempt` counting the lost delivery.
  */
 import { type Job, Queue, type Span, Worker } from 'bullmq'
-import { Redis, type RedisOptions } from 'ioredis'
+import { type Cluster, Redis, type RedisOptions } from 'ioredis'
 import { settlesWithin } from '../../lifecycle/settles-within.ts'
 import { delayOf, deliver } from '../jobs/consumer.ts'
 import { JobQueueClosed } from '../jobs/errors.ts'
@@ -28,8 +28,14 @@ export type RedisJobQueueConnection =
    * The worker (from `start()`) runs on duplicates of it, made and closed by the queue, with
    * `maxRetriesPerRequest: null` as BullMQ requires of workers, so the client may keep
    * ioredis's defaults. It must have no `keyPrefix` (use the `prefix` option).
+   *
+   * A `Cluster` works too: BullMQ's scripts touch several keys of a queue at once, so on a
+   * Cluster every key of the queue must share one hash tag. The default prefix is then
+   * `'{edgeio:jobs}'`, and a `prefix` given without `{…}` is refused (`RangeError`). The
+   * whole queue lives on the master owning that tag's slot: spread the load with queues of
+   * different tags (`'{jobs:images}'`, `'{jobs:mail}'`).
    */
-  | { client: Redis }
+  | { client: Redis | Cluster }
 
 export interface RedisJobQueueOptions<E> {
   connection: RedisJobQueueConnection
@@ -42,7 +48,10 @@ export interface RedisJobQueueOptions<E> {
    * (milliseconds). Default 10 000, the adapters' default shutdown timeout.
    */
   drainTimeout?: number
-  /** Put before the queue's keys (`<prefix>:<name>:…`). Default `'edgeio:jobs'`. */
+  /**
+   * Put before the queue's keys (`<prefix>:<name>:…`). Default `'edgeio:jobs'`, and
+   * `'{edgeio:jobs}'` on a Redis Cluster, where it must contain a hash tag (`{…}`).
+   */
   prefix?: string
   /**
    * How long a running job's lock lasts without renewal (ms); it is renewed every half of
@@ -114,6 +123,40 @@ class RetryLater extends Error {
 class RetryingWorker<T> extends Worker<T, void, string> {
   /** This worker's retries: when each is due, and whether BullMQ has stored it yet. */
   readonly #retries = new Set<{ at: number; stored: boolean }>()
+  /** `moveToActive` calls under way: a job that is ready is on its way here. */
+  #fetching = 0
+  #fetched: PromiseWithResolvers<void> | undefined
+
+  /** Whether a job is being fetched right now. */
+  get fetching(): boolean {
+    return this.#fetching > 0
+  }
+
+  /**
+   * Resolves once no job is being fetched (at once when none is). BullMQ fetches ready jobs
+   * one round trip apart while it has free lanes, so the jobs ready together have all
+   * arrived by then.
+   */
+  fetchesSettled(): Promise<void> {
+    if (this.#fetching === 0) return Promise.resolve()
+    this.#fetched ??= Promise.withResolvers()
+    return this.#fetched.promise
+  }
+
+  protected override async moveToActive(
+    token: string,
+    name?: string
+  ): Promise<Job<T, void, string>> {
+    this.#fetching++
+    try {
+      return await super.moveToActive(token, name)
+    } finally {
+      if (--this.#fetching === 0) {
+        this.#fetched?.resolve()
+        this.#fetched = undefined
+      }
+    }
+  }
 
   protected override async handleFailed(
     error: Error,
@@ -226,7 +269,7 @@ function checkJson(queue: string, job: unknown): void {
 }
 
 /** Closes a connection the queue opened: QUIT, or a cut if Redis does not answer in time. */
-async function quit(client: Redis): Promise<void> {
+async function quit(client: Redis | Cluster): Promise<void> {
   if (client.status === 'end') return
   const quitting = client.quit().catch(() => {})
   if (!(await settlesWithin(quitting, QUIT_MS))) client.disconnect()
@@ -281,8 +324,8 @@ export class RedisJobQueue<T, E = undefined> implements JobQueue<T> {
   /** Typed loosely: BullMQ's generics do not resolve for an open `T`; sends are checked here. */
   readonly #queue: Queue<unknown, void, string>
   /** The connections this queue opened, closed by `close()`. */
-  readonly #owned: Redis[] = []
-  #worker: Worker<T, void, string> | undefined
+  readonly #owned: (Redis | Cluster)[] = []
+  #worker: RetryingWorker<T> | undefined
   #state: State = 'idle'
   #abort: AbortController | undefined
   #closing: Promise<void> | undefined
@@ -307,7 +350,7 @@ export class RedisJobQueue<T, E = undefined> implements JobQueue<T> {
     this.name = options.name ?? 'jobs'
     this.#env = options.env as E
     this.#drainTimeout = nonNegative('drainTimeout', options.drainTimeout ?? 10_000)
-    this.#prefix = options.prefix ?? 'edgeio:jobs'
+    this.#prefix = prefixFor(options.connection, options.prefix)
     this.#lockDuration = positive('lockDuration', options.lockDuration ?? 30_000)
     this.#stalledInterval = positive('stalledInterval', options.stalledInterval ?? 5_000)
     this.#maxStalledCount = nonNegative(
@@ -355,7 +398,7 @@ export class RedisJobQueue<T, E = undefined> implements JobQueue<T> {
     this.#state = 'started'
     const connection = this.#own(
       'client' in this.#connection
-        ? this.#connection.client.duplicate({ maxRetriesPerRequest: null })
+        ? duplicateForWorker(this.#connection.client)
         : new Redis(this.#connection.url, WORKER)
     )
     const worker = new RetryingWorker<T>(this.name, (job) => this.#process(job), {
@@ -482,14 +525,21 @@ export class RedisJobQueue<T, E = undefined> implements JobQueue<T> {
     }
   }
 
-  /** Resolves in the next macrotask, once for every delivery that asks before then. */
+  /**
+   * Resolves for every delivery that asks before it does: once the worker is fetching no
+   * job (the jobs ready now have arrived) and a macrotask has passed (their deliveries have
+   * asked). Waiting for the fetches is what makes it hold on Deno too, where a macrotask
+   * alone may end before the next job's round trip does.
+   */
   #together(): Promise<void> {
-    this.#batch ??= new Promise((resolve) => {
-      setImmediate(() => {
-        this.#batch = undefined
-        resolve()
-      })
-    })
+    this.#batch ??= (async () => {
+      const worker = this.#worker
+      do {
+        await worker?.fetchesSettled()
+        await new Promise((resolve) => setImmediate(resolve))
+      } while (worker?.fetching)
+      this.#batch = undefined
+    })()
     return this.#batch
   }
 
@@ -501,7 +551,7 @@ export class RedisJobQueue<T, E = undefined> implements JobQueue<T> {
     if (this.#closed()) throw new JobQueueClosed(`job queue ${this.name} is closed`)
   }
 
-  #own(client: Redis): Redis {
+  #own<C extends Redis | Cluster>(client: C): C {
     this.#owned.push(client)
     return client
   }
@@ -517,6 +567,32 @@ export class RedisJobQueue<T, E = undefined> implements JobQueue<T> {
     this.#lastError = error.message
     console.error(`edgeio: job queue ${this.name}:`, error)
   }
+}
+
+/** The worker's connection on the caller's client: BullMQ requires `maxRetriesPerRequest: null`. */
+function duplicateForWorker(client: Redis | Cluster): Redis | Cluster {
+  if (client.isCluster) {
+    return (client as Cluster).duplicate([], { redisOptions: { maxRetriesPerRequest: null } })
+  }
+  return (client as Redis).duplicate({ maxRetriesPerRequest: null })
+}
+
+/**
+ * The queue's key prefix. On a Cluster it must hold a hash tag: BullMQ's scripts touch several
+ * keys of a queue at once, which Redis Cluster allows only within one slot.
+ */
+function prefixFor(connection: RedisJobQueueConnection, prefix: string | undefined): string {
+  const cluster = 'client' in connection && connection.client.isCluster
+  if (prefix === undefined) return cluster ? '{edgeio:jobs}' : 'edgeio:jobs'
+  // Redis hashes the text between the first `{` and the next `}`, when that is not empty.
+  const open = prefix.indexOf('{')
+  const close = open < 0 ? -1 : prefix.indexOf('}', open + 1)
+  if (cluster && !(open >= 0 && close > open + 1)) {
+    throw new RangeError(
+      `on a Redis Cluster the job queue's prefix needs a hash tag, so that all of a queue's keys share one slot: got ${JSON.stringify(prefix)}, use e.g. ${JSON.stringify(`{${prefix}}`)}`
+    )
+  }
+  return prefix
 }
 
 function positive(what: string, value: number): number {

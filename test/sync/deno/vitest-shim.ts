@@ -1,15 +1,21 @@
-// Runs the vitest-style unit tests of test/sync and test/tasks under `deno test`: the
-// import map in deno.json points `vitest` here. It covers only what those tests use
-// (describe / it / beforeEach / afterEach and a handful of matchers), on `node:assert`.
+// Runs the vitest-style unit tests of test/sync and test/tasks (and the job queue contract
+// on Redis, test/distributed/redis/jobs-contract.deno.test.ts) under `deno test`: the import
+// map in deno.json points `vitest` here. It covers only what those tests use (describe / it /
+// beforeEach / afterEach, file-level beforeAll / afterAll and a handful of matchers), on
+// `node:assert`.
 import assert from 'node:assert'
 
 interface DenoTestApi {
-  test(def: {
-    name: string
-    fn: () => Promise<void>
-    sanitizeOps?: boolean
-    sanitizeResources?: boolean
-  }): void
+  test: {
+    (def: {
+      name: string
+      fn: () => Promise<void>
+      sanitizeOps?: boolean
+      sanitizeResources?: boolean
+    }): void
+    beforeAll(fn: () => void | Promise<void>): void
+    afterAll(fn: () => void | Promise<void>): void
+  }
 }
 const Deno = (globalThis as unknown as { Deno: DenoTestApi }).Deno
 
@@ -38,6 +44,23 @@ export function beforeEach(fn: Hook): void {
 
 export function afterEach(fn: Hook): void {
   scope.after.push(fn)
+}
+
+/**
+ * Once before the file's first test: Deno's own module-level hook. Only at the top of a file
+ * (vitest scopes a `beforeAll` inside `describe` to that block; this would not).
+ */
+export function beforeAll(fn: Hook): void {
+  if (scope.parent !== undefined)
+    throw new Error('the Deno shim supports beforeAll at top level only')
+  Deno.test.beforeAll(async () => void (await fn()))
+}
+
+/** Once after the file's last test (top level only, as {@link beforeAll}). */
+export function afterAll(fn: Hook): void {
+  if (scope.parent !== undefined)
+    throw new Error('the Deno shim supports afterAll at top level only')
+  Deno.test.afterAll(async () => void (await fn()))
 }
 
 export function it(name: string, fn: () => unknown, _timeout?: number): void {
@@ -82,6 +105,10 @@ function matchers(actual: unknown) {
     },
     toBeGreaterThanOrEqual(n: number): void {
       assert.ok((actual as number) >= n, `expected ${String(actual)} >= ${n}`)
+    },
+    toHaveLength(n: number): void {
+      const length = (actual as { length?: unknown } | null)?.length
+      assert.strictEqual(length, n, `expected length ${String(length)} to be ${n}`)
     },
     toBeUndefined(): void {
       assert.strictEqual(actual, undefined)
