@@ -26,7 +26,7 @@ export class ClientCore {
   readonly baseUrl: string | undefined
   readonly #fetch: FetchFunction | undefined
   /** The calls in flight (until their body is done), each as the function that aborts it. */
-  readonly active = new Set<(reason: unknown) => void>()
+  readonly active: Set<(reason: unknown) => void> = new Set()
   closed = false
   #idle: (() => void)[] = []
 
