@@ -22,6 +22,12 @@ export type {
 } from './rate-limit/index.ts'
 export { MemoryStore, rateLimit } from './rate-limit/index.ts'
 export type {
+  RequestLogOptions,
+  RequestLogRecord,
+  RequestLogVariables,
+} from './request-log/index.ts'
+export { requestLog } from './request-log/index.ts'
+export type {
   AuthorizationPolicy,
   IdentityPolicy,
   SecurityOptions,
@@ -58,3 +64,5 @@ export {
   SessionTooLargeError,
   session,
 } from './session/index.ts'
+export type { TelemetryOptions, TelemetryVariables } from './telemetry/index.ts'
+export { telemetry } from './telemetry/index.ts'
