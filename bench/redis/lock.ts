@@ -324,7 +324,6 @@ function profile(onClient: RedisCoordinator, plain: Redis): Contestant[] {
   const stub = onClient.get(onClient.idFromName(name))
   const raw = resourceName('lock', 'scripts')
   const keys = objectKeys('edgeio', raw)
-  const head = [keys.channel, raw, '']
   return [
     {
       name: 'edgeio DistributedLock on { client }',
@@ -349,10 +348,11 @@ function profile(onClient: RedisCoordinator, plain: Redis): Contestant[] {
       name: 'edgeio scripts alone (EVALSHA)',
       async acquire() {
         const id = crypto.randomUUID()
-        const args = [...head, id, '1', '1', String(LEASE_MS), '5000', String(REATTACH_GRACE_MS)]
+        // The arguments the stub sends: a join ('2': a plain id), 1 permit, the lease, waitMs.
+        const args = [id, '2', '1', String(LEASE_MS), '5000', String(REATTACH_GRACE_MS)]
         const reply = String(await ACQUIRE.run(plain, [keys.resource(raw)], args))
         if (!reply.startsWith('1 ')) throw new Error(`not granted: ${reply}`)
-        return () => RELEASE.run(plain, [keys.resource(raw)], [...head, id])
+        return () => RELEASE.run(plain, [keys.resource(raw)], [id])
       },
     },
     {

@@ -120,13 +120,22 @@ class Connection {
 class HeldLease implements DistributedLease {
   readonly name: string
   readonly token: number
-  readonly #controller = new AbortController()
+  /** Made on first use of `signal` (or on loss): most leases are released unobserved. */
+  #controller: AbortController | undefined
   readonly #connection: Connection
   readonly #id: string
   readonly #leaseMs: number
+  readonly #renewEveryMs: number
   readonly #onEnd: (lease: HeldLease) => void
   #expiresAt: number
-  #timer: ReturnType<typeof setInterval> | undefined
+  /**
+   * The one timer of the lease: set for the next renewal, or for the local deadline when that
+   * comes first or a renewal is under way. One timer rather than an interval and a deadline
+   * timer: each costs a few µs to set and clear, per lease.
+   */
+  #timer: ReturnType<typeof setTimeout> | undefined
+  /** When the next renewal is due (every `renewEveryMs` from the grant, as an interval). */
+  #renewAt: number
   /**
    * The local deadline: when the call that granted or last renewed the lease was sent, plus
    * `leaseMs`, on this process's clock. The coordinator's lease cannot have outlived it, so
@@ -134,9 +143,9 @@ class HeldLease implements DistributedLease {
    * no clock skew between here and the coordinator moves it.
    */
   #deadline: number
-  #deadlineTimer: ReturnType<typeof setTimeout> | undefined
   #renewing = false
   #ended = false
+  #lost: LeaseLostError | undefined
 
   constructor(
     name: string,
@@ -154,27 +163,50 @@ class HeldLease implements DistributedLease {
     this.#id = id
     this.#connection = connection
     this.#leaseMs = s.leaseMs
+    this.#renewEveryMs = s.renewEveryMs
     this.#onEnd = onEnd
     this.#deadline = sentAt + s.leaseMs
-    this.#timer = setInterval(() => void this.#renew(), s.renewEveryMs)
+    this.#renewAt = Date.now() + s.renewEveryMs
+  }
+
+  /**
+   * Sets the timer (again) for whichever comes first: the next renewal (none while one is
+   * under way) or the local deadline.
+   */
+  arm(): void {
+    clearTimeout(this.#timer)
+    this.#timer = undefined
+    if (this.#ended) return
+    const at = this.#renewing ? this.#deadline : Math.min(this.#renewAt, this.#deadline)
+    this.#timer = setTimeout(this.#tick, Math.max(0, at - Date.now()))
     // On Node a forgotten lease must not keep the process alive (it expires by itself).
     ;(this.#timer as { unref?: () => void }).unref?.()
   }
 
-  /** Starts the deadline timer (again, after the deadline moved). */
-  arm(): void {
-    clearTimeout(this.#deadlineTimer)
+  /**
+   * The timer: past the local deadline the lease is lost (even while a renew call hangs);
+   * else a renewal is started if one is due. Checked against the clock rather than trusted:
+   * a timer may fire a millisecond early by `Date.now()`, and is then simply set again.
+   */
+  readonly #tick = (): void => {
+    this.#timer = undefined
     if (this.#ended) return
-    this.#deadlineTimer = setTimeout(
-      () => this.#lose(`no renewal within ${this.#leaseMs} ms`),
-      Math.max(0, this.#deadline - Date.now())
-    )
-    ;(this.#deadlineTimer as { unref?: () => void }).unref?.()
+    const now = Date.now()
+    if (now >= this.#deadline) {
+      this.#lose(`no renewal within ${this.#leaseMs} ms`)
+      return
+    }
+    if (!this.#renewing && now >= this.#renewAt) {
+      this.#renewAt = now + this.#renewEveryMs
+      void this.#renew()
+    }
+    this.arm()
   }
 
   /**
-   * Renews at once and arms the deadline from that call: for a grant that came so late in its
-   * call (a long poll) that little or none of the local lease may be left.
+   * Renews at once and arms the timer from that call: for a grant that came so late in its
+   * call (a long poll) that little or none of the local lease may be left. No timer runs
+   * meanwhile: the deadline counts from this call's answer, and the caller awaits it.
    */
   renewNow(): Promise<void> {
     return this.#renew()
@@ -185,7 +217,13 @@ class HeldLease implements DistributedLease {
   }
 
   get signal(): AbortSignal {
+    this.#controller ??= new AbortController()
     return this.#controller.signal
+  }
+
+  /** Why the lease was lost while held, if it was (what `signal` aborts with). */
+  get lost(): LeaseLostError | undefined {
+    return this.#lost
   }
 
   async release(): Promise<void> {
@@ -205,15 +243,17 @@ class HeldLease implements DistributedLease {
         stub.renew({ name, id: this.#id, leaseMs: this.#leaseMs })
       )
       if (this.#ended) return
+      this.#renewing = false // before arm(): the next renewal is due again
       if (reply.held) {
         this.#expiresAt = reply.expiresAt
         this.#deadline = sentAt + this.#leaseMs
         this.arm()
       } else this.#lose('the coordinator no longer knows this lease (it expired)')
     } catch (error) {
-      // Unreachable coordinator: the lease still counts until its local deadline; retry next
-      // time (the deadline timer aborts the signal on time even while this call hangs).
+      // Unreachable coordinator: the lease still counts until its local deadline; retry at
+      // the next renewal (the timer aborts the signal on time even while this call hangs).
       if (this.#ended) return
+      this.#renewing = false // before arm(), as above
       if (Date.now() >= this.#deadline) this.#lose('renewal failed', error)
       else this.arm()
     } finally {
@@ -223,17 +263,15 @@ class HeldLease implements DistributedLease {
 
   #lose(why: string, cause?: unknown): void {
     this.#end()
-    this.#controller.abort(
-      new LeaseLostError(`lease ${this.token} of ${this.name} lost: ${why}`, { cause })
-    )
+    this.#lost = new LeaseLostError(`lease ${this.token} of ${this.name} lost: ${why}`, { cause })
+    this.#controller ??= new AbortController()
+    this.#controller.abort(this.#lost)
   }
 
   #end(): void {
     this.#ended = true
-    clearInterval(this.#timer)
+    clearTimeout(this.#timer)
     this.#timer = undefined
-    clearTimeout(this.#deadlineTimer)
-    this.#deadlineTimer = undefined
     this.#onEnd(this)
   }
 }
@@ -284,7 +322,11 @@ export class LeasedPermits {
    * rejects with its reason and leaves nothing behind in the coordinator: the waiter is
    * removed, or the permit given back if the grant raced the abort.
    */
-  async acquire(opts?: WaitOptions): Promise<DistributedLease> {
+  acquire(opts?: WaitOptions): Promise<DistributedLease> {
+    return this.#acquire(opts)
+  }
+
+  async #acquire(opts: WaitOptions | undefined): Promise<HeldLease> {
     const signal = opts?.signal
     signal?.throwIfAborted()
     const s = this.#settings
@@ -346,7 +388,7 @@ export class LeasedPermits {
     fn: (lease: DistributedLease) => R | PromiseLike<R>,
     opts?: WaitOptions
   ): Promise<Awaited<R>> {
-    const lease = await this.acquire(opts)
+    const lease = await this.#acquire(opts)
     let result: Awaited<R>
     try {
       result = await fn(lease)
@@ -354,9 +396,9 @@ export class LeasedPermits {
       await lease.release().catch(() => {})
       throw error
     }
-    const lost = lease.signal.aborted
+    const lost = lease.lost
     await lease.release()
-    if (lost) throw lease.signal.reason
+    if (lost) throw lost
     return result
   }
 }

@@ -22,7 +22,7 @@
  *   them, so a coordinator outlives a Redis restart.
  */
 
-import { Redis } from 'ioredis'
+import { type Cluster, Redis } from 'ioredis'
 import type { RateLimitResult, RateLimitRule } from '../../quota/index.ts'
 import { MAX_WAIT_MS, REATTACH_GRACE_MS } from '../coordinator.ts'
 import type {
@@ -41,13 +41,14 @@ import type {
 } from '../protocol.ts'
 import {
   CONNECTION_OPTIONS,
+  Deadlines,
   type LuaScript,
   type Mailbox,
   Subscriber,
   send,
   withinTime,
 } from './client.ts'
-import { ACQUIRE, INSPECT, RELEASE, RENEW, WRITE } from './lease-scripts.ts'
+import { ACQUIRE, INSPECT, RELEASE, RELEASE_REPLIES, RENEW, WRITE } from './lease-scripts.ts'
 import { consumeQuota } from './quota.ts'
 
 /** Tuning shared by both ways of connecting. */
@@ -74,8 +75,12 @@ export interface RedisCoordinatorTuning {
  * Where the coordinator's commands go: a URL (the coordinator opens and closes its own
  * connections) or an ioredis client the caller owns (commands go through it; the
  * coordinator still opens one subscriber connection of its own, `client.duplicate()`).
+ * The client may be a `Cluster`: each object's keys and channel share a hash tag, so each
+ * call goes to the master owning it, and the subscriber is a duplicate with
+ * `shardedSubscribers: true` (one connection per master, opened on the first wait).
  */
-export type RedisCoordinatorOptions = ({ url: string } | { client: Redis }) & RedisCoordinatorTuning
+export type RedisCoordinatorOptions = ({ url: string } | { client: Redis | Cluster }) &
+  RedisCoordinatorTuning
 
 /** A Durable Object namespace look-alike whose objects are keys of one Redis. */
 export interface RedisCoordinator extends CoordinatorNamespace {
@@ -112,6 +117,7 @@ export function objectKeys(prefix: string, objectName: string): ObjectKeys {
   const tag = objectName === '' ? '%' : objectName.replaceAll('%', '%25').replaceAll('}', '%7D')
   const base = `${prefix}:{${tag}}`
   return {
+    // The lease scripts cut the channel and the name from this key (lease-scripts.ts, STATE).
     resource: (name) => `${base}:res:${name}`,
     quota: (key) => `${base}:quota:${key}`,
     value: (key) => `${base}:val:${key}`,
@@ -121,14 +127,14 @@ export function objectKeys(prefix: string, objectName: string): ObjectKeys {
 
 /** What every object of one coordinator shares. */
 interface Shared {
-  readonly client: Redis
+  readonly client: Redis | Cluster
   readonly subscriber: Subscriber
   readonly prefix: string
   /**
-   * The bound `send` puts on each call: `undefined` on a connection of our own, which bounds
-   * its commands itself (ioredis's `commandTimeout`, no timer per call here).
+   * The bound `send` puts on each call (`timeoutMs`): one timer for every call, rather than
+   * one per call (ioredis's `commandTimeout`, or `withinTime`).
    */
-  readonly boundMs: number | undefined
+  readonly bound: Deadlines
   readonly now: (() => number) | undefined
   /**
    * Joining acquire scripts under way, by channel, resource and waiter id. A release of the
@@ -178,13 +184,13 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): RedisC
   if (/[{}]/.test(prefix)) throw new RangeError('prefix must not contain braces')
   const timeoutMs = options.timeoutMs ?? 2_000
   if (!(timeoutMs > 0)) throw new RangeError('timeoutMs must be > 0')
-  let client: Redis
-  let openSubscriber: () => Redis
+  let client: Redis | Cluster
+  let openSubscriber: () => Redis | Cluster
   let owned: boolean
   if ('url' in options) {
     owned = true
     const url = options.url
-    client = new Redis(url, { ...CONNECTION_OPTIONS, commandTimeout: timeoutMs })
+    client = new Redis(url, CONNECTION_OPTIONS)
     client.on('error', () => {}) // reported through the calls that fail
     openSubscriber = () => new Redis(url, CONNECTION_OPTIONS)
   } else {
@@ -193,13 +199,21 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): RedisC
     client = given
     // The caller's `keyPrefix` would prefix channels (ioredis treats them as keys) but not
     // the channel name the scripts publish to.
-    openSubscriber = () => given.duplicate({ ...CONNECTION_OPTIONS, keyPrefix: '' })
+    openSubscriber = given.isCluster
+      ? // SSUBSCRIBE on a Cluster needs its sharded subscribers (off by default).
+        () =>
+          (given as Cluster).duplicate([], {
+            shardedSubscribers: true,
+            keyPrefix: '',
+            redisOptions: { ...CONNECTION_OPTIONS, keyPrefix: '' },
+          })
+      : () => (given as Redis).duplicate({ ...CONNECTION_OPTIONS, keyPrefix: '' })
   }
   const shared: Shared = {
     client,
     subscriber: new Subscriber(openSubscriber, timeoutMs),
     prefix,
-    boundMs: owned ? undefined : timeoutMs,
+    bound: new Deadlines(timeoutMs),
     now: options.now,
     joining: new Map(),
     closed: false,
@@ -215,6 +229,7 @@ export function createRedisCoordinator(options: RedisCoordinatorOptions): RedisC
       if (shared.closed) return
       shared.closed = true
       shared.subscriber.close()
+      shared.bound.close()
       if (!owned) return
       // QUIT lets replies under way arrive; a Redis that is gone gets no more than the timeout.
       await withinTime(client.quit(), timeoutMs, 'QUIT').catch(() => {})
@@ -235,30 +250,35 @@ class RedisObject implements CoordinatorStub {
 
   /**
    * Joins the line (or finds its place again: same `id`), then waits up to `waitMs` for the
-   * grant. The call's mailbox is open before the script is sent, so that no wake-up is lost.
+   * grant. No wake-up is lost: when this process is subscribed to the object's channel, the
+   * call's mailbox is open before the script is sent; when it is not, nothing published
+   * before the subscription is confirmed can reach it, and the call looks again once it is.
+   * An uncontended call thus opens no mailbox: nobody here waits on the object.
    */
   async acquire(request: AcquireRequest): Promise<AcquireReply> {
     checkAcquire(request)
     const { name, id } = request
     const { subscriber } = this.#shared
     const channel = this.#keys.channel
-    const box = subscriber.open(channel, name, id)
     // Subscribed and confirmed before the script is sent: its later wake-ups reach us.
     const before = subscriber.current(channel)
+    let box = before && subscriber.open(channel, name, id)
     try {
       let step = await this.#look(request, true)
       if (step.granted || request.waitMs === 0) return reply(step)
       const endAt = Date.now() + request.waitMs
+      box ||= subscriber.open(channel, name, id)
       const subscription = await subscriber.subscribe(channel)
       try {
-        // Subscribed only now: a grant made since the script may have gone unheard.
+        // Subscribed (or our mailbox opened) only after the script: a grant made since may
+        // have gone unheard.
         if (subscription !== before) step = await this.#look(request, false)
         return await this.#wait(request, box, step, endAt)
       } finally {
         subscriber.unsubscribe(subscription)
       }
     } finally {
-      subscriber.shut(channel, name, id, box)
+      if (box) subscriber.shut(channel, name, id, box)
     }
   }
 
@@ -295,10 +315,12 @@ class RedisObject implements CoordinatorStub {
   }
 
   async release(ref: LeaseRef): Promise<ReleaseReply> {
-    const joining = this.#shared.joining.get(this.#waiterKey(ref.name, ref.id))
-    if (joining) await joining.catch(() => {})
+    const { joining } = this.#shared
+    // Empty but for joins under way (no key to build for the usual release, after its grant).
+    const join = joining.size > 0 ? joining.get(this.#waiterKey(ref.name, ref.id)) : undefined
+    if (join) await join.catch(() => {})
     const [found] = await this.#resource(RELEASE, ref.name, [ref.id])
-    return found as ReleaseReply
+    return RELEASE_REPLIES[Number(found)] as ReleaseReply
   }
 
   async inspect(name: string): Promise<ResourceSnapshot> {
@@ -314,14 +336,14 @@ class RedisObject implements CoordinatorStub {
 
   async consume(key: string, rule: RateLimitRule): Promise<RateLimitResult> {
     const { client, now } = this.#open()
-    return send('consume', this.#shared.boundMs, () =>
+    return send('consume', this.#shared.bound, () =>
       consumeQuota(client, this.#keys.quota(key), rule, now?.())
     )
   }
 
   async read(key: string): Promise<FencedValue> {
     const { client } = this.#open()
-    const [value, fence] = await send('read', this.#shared.boundMs, () =>
+    const [value, fence] = await send('read', this.#shared.bound, () =>
       client.hmget(this.#keys.value(key), 'value', 'fence')
     )
     return {
@@ -335,7 +357,7 @@ class RedisObject implements CoordinatorStub {
     const json = JSON.stringify(value) as string | undefined
     if (json === undefined) throw new TypeError('value must be JSON-serialisable')
     const { client } = this.#open()
-    const text = await send('write', this.#shared.boundMs, () =>
+    const text = await send('write', this.#shared.bound, () =>
       WRITE.run(client, [this.#keys.value(key)], [json, String(fence)])
     )
     const [written, after] = String(text).split(' ')
@@ -345,19 +367,25 @@ class RedisObject implements CoordinatorStub {
   /** The acquire script: joining the line (`join`), or only looking after a wake-up. */
   async #look(request: AcquireRequest, join: boolean): Promise<Step> {
     const { id, permits, leaseMs, waitMs } = request
-    const args = [id, join ? '1' : '0', String(permits), String(leaseMs), String(waitMs)]
+    // '2': a join whose id JSON would not escape, which the script's fast path may write as
+    // it is (lease-scripts.ts, FAST_ACQUIRE).
+    const mode = join ? (ESCAPED.test(id) ? '1' : '2') : '0'
+    const args = [id, mode, String(permits), String(leaseMs), String(waitMs)]
     args.push(String(REATTACH_GRACE_MS))
     const sent = this.#resource(ACQUIRE, request.name, args)
+    let reply: string[]
     if (join) {
       const { joining } = this.#shared
       const key = this.#waiterKey(request.name, id)
       joining.set(key, sent)
-      sent.then(
-        () => joining.get(key) === sent && joining.delete(key),
-        () => joining.get(key) === sent && joining.delete(key)
-      )
-    }
-    const [granted, a, b, c, d] = await sent
+      try {
+        reply = await sent
+      } finally {
+        // Gone before anyone awaiting this call resumes: only a release racing it waits.
+        if (joining.get(key) === sent) joining.delete(key)
+      }
+    } else reply = await sent
+    const [granted, a, b, c, d] = reply
     if (granted === '1') return { granted: true, token: Number(a), expiresAt: Number(b) }
     return {
       granted: false,
@@ -372,7 +400,10 @@ class RedisObject implements CoordinatorStub {
     return `${this.#keys.channel}\u0000${name}\u0000${id}`
   }
 
-  /** Runs a resource script: its reply split at spaces (`split` false: whole). */
+  /**
+   * Runs a resource script: its reply split at spaces (`split` false: whole). The test clock,
+   * if any, goes after `args`; the scripts cut the channel and the name from the key.
+   */
   async #resource(
     script: LuaScript,
     name: string,
@@ -380,12 +411,10 @@ class RedisObject implements CoordinatorStub {
     split = true
   ): Promise<string[]> {
     const { client, now } = this.#open()
+    if (now) args.push(String(now()))
     const keys = [this.#keys.resource(name)]
-    const head = [this.#keys.channel, name, now ? String(now()) : '']
     const text = String(
-      await send(`${script.name} ${name}`, this.#shared.boundMs, () =>
-        script.run(client, keys, [...head, ...args])
-      )
+      await send(`${script.name} ${name}`, this.#shared.bound, () => script.run(client, keys, args))
     )
     return split ? text.split(' ') : [text]
   }
@@ -395,6 +424,10 @@ class RedisObject implements CoordinatorStub {
     return this.#shared
   }
 }
+
+/** A character that Lua's cjson escapes in a string: a control character, `"`, `\\`, `/`. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it finds
+const ESCAPED = /[\u0000-\u001f"\\/\u007f]/
 
 function checkAcquire(request: AcquireRequest): void {
   if (!Number.isInteger(request.permits) || request.permits < 1) {

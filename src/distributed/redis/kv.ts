@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
 import type { KVNamespaceLike } from '../../middleware/session/store.ts'
 
 /** What {@link RedisKV} takes besides its client. */
@@ -13,7 +13,8 @@ export interface RedisKVOptions {
  * Deno fleets the sessions Workers get from KV, so that a log-out on one process ends the
  * session on all of them. Unlike KV, a write is seen at once by every reader.
  *
- * The client stays the caller's: close it yourself (a service's cleanup hook).
+ * The client stays the caller's: close it yourself (a service's cleanup hook). It may be a
+ * Redis Cluster `Cluster`: every call touches one key, so no hash tag is needed.
  *
  * @example
  * ```ts
@@ -27,10 +28,10 @@ export interface RedisKVOptions {
  * ```
  */
 export class RedisKV implements KVNamespaceLike {
-  readonly #client: Redis
+  readonly #client: Redis | Cluster
   readonly #prefix: string
 
-  constructor(client: Redis, options: RedisKVOptions = {}) {
+  constructor(client: Redis | Cluster, options: RedisKVOptions = {}) {
     this.#client = client
     this.#prefix = options.prefix ?? 'edgeio:kv:'
   }

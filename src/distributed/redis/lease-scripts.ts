@@ -5,10 +5,15 @@
  *
  * One resource is one string key holding the JSON of coordinator.ts's `Resource`
  * (`permits`, `lastToken`, `holders`, `waiters`), changed in the same order as `#update`:
- * expire, change, promote, write, wake. Numbers are written with `%.17g`, which reads back
- * as the same double: cjson's own encoder keeps 14 digits, and a number returned from a
- * script is cut to an integer, so replies are strings too. A resource with a token is never
- * deleted: its counter must keep rising.
+ * expire, change, promote, write, wake. Numbers are written with `%.17g` (`%d` for whole
+ * ones: the same text), which reads back as the same double: cjson's own encoder keeps 14
+ * digits, and a number returned from a script is cut to an integer, so replies are strings
+ * too. A resource with a token is never deleted: its counter must keep rising.
+ *
+ * The uncontended calls (a join on a free resource, the one holder's release) take fast paths
+ * that match the stored text instead of decoding it, and make the same state and reply as the
+ * general path: the cost of a script inside Redis is mostly its `redis.call`s (here TIME, GET
+ * and SET), its arguments and its number formatting, so those paths do no more than that.
  *
  * Redis has no alarm: expiries happen when a script touches the resource. Waiters therefore
  * call again when the earliest holder lease runs out (the `deadline` of a waiting reply);
@@ -17,9 +22,10 @@
 import { LuaScript } from './client.ts'
 
 /**
- * Shared head of the resource scripts. KEYS[1]: the resource's key. ARGV[1]: the channel
- * waking the object's waiters; ARGV[2]: the resource's name (carried in wake messages);
- * ARGV[3]: the time in ms, or '' for Redis's clock (`TIME`, whole ms like `Date.now()`).
+ * Shared head of the resource scripts. KEYS[1]: the resource's key; ARGV[1]: the caller's
+ * id (waiter or holder), except for INSPECT; the time in ms after each script's own
+ * arguments (ARGV[clock]), or none for Redis's clock (`TIME`, whole ms like `Date.now()`).
+ * Nothing else is sent to every call: an uncontended call's cost grows with its arguments.
  *
  * Wake messages are JSON, `{"name":…,"touched":[ids],"granted":[[id,token,expiresAt],…]}`,
  * one per script that granted, cancelled or expired a waiter: the ids whose long poll may be
@@ -28,22 +34,38 @@ import { LuaScript } from './client.ts'
  * is routed by its hash tag like a key, so on Redis Cluster the message stays on the shard
  * that owns the object's keys instead of being broadcast to every node.
  */
-const HEAD = `
-local key, channel, name = KEYS[1], ARGV[1], ARGV[2]
-local now = tonumber(ARGV[3])
-if not now then
+const head = (clock: number) => `
+local key = KEYS[1]
+local now = ARGV[${clock}]
+if now then now = tonumber(now)
+else
+  -- Arithmetic turns TIME's numeric strings into numbers, as tonumber() would, without a call.
   local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+  now = t[1] * 1000 + math.floor(t[2] / 1000)
 end
-local function num(x) return string.format('%.17g', x) end
+-- A whole number (every token, and every time but under a fractional lease or test clock) is
+-- written with %d: the same text %.17g writes below 2^53, at a fraction of its cost (glibc's
+-- floating-point printf is the dearest step of an uncontended call).
+local function num(x)
+  if x % 1 == 0 and x < 9007199254740992 and x > -9007199254740992 then
+    return string.format('%d', x)
+  end
+  return string.format('%.17g', x)
+end
 local stored = redis.call('GET', key)
 `
 
 /**
  * The rest of the shared head: the state decoded (cjson), expired, and the helpers that change
  * and write it. The fast paths below run before it and skip it.
+ *
+ * The wake channel and the resource's name (carried in wake messages) are cut from the key,
+ * `<prefix>:{<tag>}:res:<name>` (objectKeys in coordinator.ts: neither the prefix nor the tag
+ * holds a '}'), whose channel is `<prefix>:{<tag>}:wake`: only this path needs them.
  */
-const PRELUDE = `${HEAD}
+const STATE = `
+local tagEnd = string.find(key, '}', 1, true)
+local channel, name = string.sub(key, 1, tagEnd) .. ':wake', string.sub(key, tagEnd + 6)
 local function str(s) return cjson.encode(s) end
 local r
 if stored then r = cjson.decode(stored)
@@ -106,21 +128,28 @@ end
 `
 
 /**
- * The uncontended case without cjson: a joining acquire on a resource with nobody holding or
- * waiting (absent, or stored exactly as `encode()` writes an empty one) is granted at once,
- * the same state and reply the general path makes, by string matching and one SET. No wake
- * message: the only grant is the caller's own, carried by its reply. Ids that JSON would
- * escape (`"`, `\\`, `/`, control characters) take the general path.
+ * The uncontended case without cjson (ARGV as ACQUIRE's): a joining acquire on a resource
+ * with nobody holding or waiting (absent, or stored exactly as `encode()` writes an empty
+ * one) is granted at once, the same state and reply the general path makes, by string
+ * matching and one SET. No wake message: the only grant is the caller's own, carried by its
+ * reply.
+ *
+ * Only for ARGV[2] == '2': a join whose id the client found plain (no character JSON would
+ * escape), so that it can be written between quotes as it is; a pattern scan of the id here
+ * would cost about as much as the rest of this path (a regular expression on the client, a
+ * fraction of that). Any other id, and any other state, takes the general path.
+ * ARGV[3] (permits) is written as it came: the client sends an integer's decimal text, which
+ * is what `num` writes too.
  */
 const FAST_ACQUIRE = `
-if ARGV[5] == '1' and not string.find(id, '[%c"\\\\/]') then
+if ARGV[2] == '2' then
   local last = 0
   if stored then
     last = tonumber(string.match(stored, '^{"permits":[^,]*,"lastToken":([^,]*),"holders":%[%],"waiters":%[%]}$'))
   end
   if last then
-    local token, expiresAt = num(last + 1), num(now + tonumber(ARGV[7]))
-    redis.call('SET', key, '{"permits":' .. num(tonumber(ARGV[6])) .. ',"lastToken":' .. token
+    local token, expiresAt = num(last + 1), num(now + ARGV[4])
+    redis.call('SET', key, '{"permits":' .. ARGV[3] .. ',"lastToken":' .. token
       .. ',"holders":[{"id":"' .. id .. '","token":' .. token .. ',"expiresAt":' .. expiresAt
       .. '}],"waiters":[]}')
     return '1 ' .. token .. ' ' .. expiresAt
@@ -139,16 +168,16 @@ if stored then
     '^{"permits":([^,]*),"lastToken":([^,]*),"holders":%[{"id":"([^"\\\\]*)","token":[^,]*,"expiresAt":([^}]*)}%],"waiters":%[%]}$')
   if holder == id and tonumber(expiresAt) > now then
     redis.call('SET', key, '{"permits":' .. permits .. ',"lastToken":' .. last .. ',"holders":[],"waiters":[]}')
-    return 'released'
+    return 1
   end
 end
 `
 
 /**
- * Joins the line (or re-attaches: same id) when ARGV[5] is '1', only expires and promotes
- * when '0' (a waiting call checking after a wake-up: it must not join again, since its
- * waiter may have been cancelled meanwhile). ARGV[4]: the waiter id; ARGV[6..9]: permits,
- * leaseMs, waitMs, the re-attach grace in ms.
+ * Joins the line (or re-attaches: same id) when ARGV[2] is '1' or '2' (see FAST_ACQUIRE),
+ * only expires and promotes when '0' (a waiting call checking after a wake-up: it must not
+ * join again, since its waiter may have been cancelled meanwhile). ARGV[1]: the waiter id;
+ * ARGV[3..6]: permits, leaseMs, waitMs, the re-attach grace in ms; ARGV[7]: the clock.
  *
  * Replies `1 <token> <expiresAt>`, or `0 <position> <now> <lastToken> <deadline>`: the
  * position in line (0: not in it), Redis's time, the last token handed out (a wake message
@@ -157,16 +186,16 @@ end
  */
 export const ACQUIRE = new LuaScript(
   'acquire',
-  `${HEAD}
-local id = ARGV[4]
+  `${head(7)}
+local id = ARGV[1]
 ${FAST_ACQUIRE}
-${PRELUDE.slice(HEAD.length)}
-if ARGV[5] == '1' then
-  r.permits = tonumber(ARGV[6])
+${STATE}
+if ARGV[2] ~= '0' then
+  r.permits = tonumber(ARGV[3])
   changed = true
   if not find(r.holders, id) then
-    local leaseMs = tonumber(ARGV[7])
-    local expiresAt = now + 2 * tonumber(ARGV[8]) + tonumber(ARGV[9])
+    local leaseMs = tonumber(ARGV[4])
+    local expiresAt = now + 2 * tonumber(ARGV[5]) + tonumber(ARGV[6])
     local _, w = find(r.waiters, id)
     if w then
       w.expiresAt = expiresAt
@@ -187,14 +216,18 @@ return '0 ' .. num(find(r.waiters, id) or 0) .. ' ' .. num(now) .. ' ' .. num(r.
 `
 )
 
-/** Extends holder ARGV[4]'s lease by ARGV[5] ms. Replies `1 <expiresAt>` or `0` (not held). */
+/**
+ * Extends holder ARGV[1]'s lease by ARGV[2] ms (ARGV[3]: the clock). Replies `1 <expiresAt>`
+ * or `0` (not held).
+ */
 export const RENEW = new LuaScript(
   'renew',
-  `${PRELUDE}
-local _, h = find(r.holders, ARGV[4])
+  `${head(3)}
+${STATE}
+local _, h = find(r.holders, ARGV[1])
 local reply = '0'
 if h then
-  h.expiresAt = now + tonumber(ARGV[5])
+  h.expiresAt = now + tonumber(ARGV[2])
   changed = true
   reply = '1 ' .. num(h.expiresAt)
 end
@@ -203,26 +236,30 @@ return reply
 `
 )
 
-/** Releases holder ARGV[4] or takes that waiter out of line: `released`, `cancelled`, `unknown`. */
+/**
+ * Releases holder ARGV[1] or takes that waiter out of line (ARGV[2]: the clock). Replies an
+ * integer, which Redis and the client handle at less cost than text: 1 released, 2
+ * cancelled, 0 unknown (RELEASE_REPLIES).
+ */
 export const RELEASE = new LuaScript(
   'release',
-  `${HEAD}
-local id = ARGV[4]
+  `${head(2)}
+local id = ARGV[1]
 ${FAST_RELEASE}
-${PRELUDE.slice(HEAD.length)}
-local reply = 'unknown'
+${STATE}
+local reply = 0
 local i = find(r.holders, id)
 if i then
   table.remove(r.holders, i)
   changed = true
-  reply = 'released'
+  reply = 1
 else
   i = find(r.waiters, id)
   if i then
     table.remove(r.waiters, i)
     changed = true
     touched[#touched + 1] = id
-    reply = 'cancelled'
+    reply = 2
   end
 end
 finish()
@@ -230,10 +267,14 @@ return reply
 `
 )
 
-/** Expires and promotes like any call, then replies the resource's JSON. */
+/** RELEASE's replies, by the integer it answers. */
+export const RELEASE_REPLIES = ['unknown', 'released', 'cancelled'] as const
+
+/** Expires and promotes like any call (ARGV[1]: the clock), then replies the resource's JSON. */
 export const INSPECT = new LuaScript(
   'inspect',
-  `${PRELUDE}
+  `${head(1)}
+${STATE}
 finish()
 return encode()
 `
