@@ -1,6 +1,6 @@
-import { isSpanContextValid } from '@opentelemetry/api'
 import type { MiddlewareHandler } from 'hono'
 import { type ClientAddressOptions, clientAddress } from '../../client-address.ts'
+import { loadedOtel, loadOtel } from '../telemetry/api.ts'
 import { requestSpan } from '../telemetry/index.ts'
 import { routeTemplate } from '../telemetry/route.ts'
 import { isoTime } from './iso-time.ts'
@@ -68,6 +68,8 @@ const defaultSink = (line: string): void => {
 export function requestLog(
   options: RequestLogOptions = {}
 ): MiddlewareHandler<{ Variables: RequestLogVariables }> {
+  // For the trace id of a span other instrumentation started (telemetry() loads it too).
+  void loadOtel()
   const header = (options.header ?? 'x-request-id').toLowerCase()
   const maxIdLength = options.maxIdLength ?? 128
   if (!(maxIdLength >= 1)) throw new RangeError('requestLog: maxIdLength must be ≥ 1')
@@ -99,7 +101,8 @@ export function requestLog(
         status,
         durationMs: Math.round((performance.now() - start) * 1000) / 1000,
         requestId,
-        traceId: spanContext && isSpanContextValid(spanContext) ? spanContext.traceId : null,
+        traceId:
+          spanContext && loadedOtel()?.isSpanContextValid(spanContext) ? spanContext.traceId : null,
         clientAddress: clientAddress(c, { trustProxy }) ?? null,
       }
       sink(JSON.stringify(record), record)

@@ -1,20 +1,7 @@
-import {
-  type Attributes,
-  context,
-  INVALID_SPAN_CONTEXT,
-  isSpanContextValid,
-  ProxyTracerProvider,
-  propagation,
-  type Span,
-  SpanKind,
-  SpanStatusCode,
-  type TextMapGetter,
-  type Tracer,
-  type TracerProvider,
-  trace,
-} from '@opentelemetry/api'
+import type { Attributes, Span, TextMapGetter, Tracer, TracerProvider } from '@opentelemetry/api'
 import type { Context, MiddlewareHandler } from 'hono'
 import { clientAddress } from '../../client-address.ts'
+import { loadedOtel, loadOtel, type OtelApi } from './api.ts'
 import { isStreamed, onBodyEnd } from './body.ts'
 import { routeTemplate } from './route.ts'
 
@@ -101,33 +88,37 @@ export function telemetry(
   /**
    * The tracer of the registered SDK, or `undefined` while there is none: then the request
    * costs a lookup and a shared no-op span, not the no-op tracer's extract, span and
-   * context calls (~0.2 µs on Node). Looked up per request until an SDK registers, then kept, as the
-   * API's own ProxyTracer keeps its delegate.
+   * context calls (~0.2 µs on Node). Looked up per request until an SDK registers, then
+   * kept, as the API's own ProxyTracer keeps its delegate.
    */
-  const registered = (): Tracer | undefined => {
+  const registered = (otel: OtelApi): Tracer | undefined => {
     if (tracer) return tracer
-    const provider = trace.getTracerProvider()
+    const provider = otel.trace.getTracerProvider()
     tracer =
-      provider instanceof ProxyTracerProvider
+      provider instanceof otel.ProxyTracerProvider
         ? provider.getDelegateTracer(name, version)
         : provider.getTracer(name, version)
     return tracer
   }
-  const noopSpan = trace.wrapSpanContext(INVALID_SPAN_CONTEXT)
+  // Loading starts with the app; a request that comes before it is done waits for it.
+  void loadOtel()
+  let noopSpan: Span | undefined
   const { skip, flush } = options
   const requestHeaders = options.requestHeaders?.map((header) => header.toLowerCase()) ?? []
   const responseHeaders = options.responseHeaders?.map((header) => header.toLowerCase()) ?? []
 
   return async function telemetry(c, next) {
-    const tracer = registered()
+    const otel = loadedOtel() ?? (await loadOtel())
+    const tracer = registered(otel)
     if (tracer === undefined || skip?.(c)) {
+      noopSpan ??= otel.trace.wrapSpanContext(otel.INVALID_SPAN_CONTEXT)
       c.set('span', noopSpan) // nothing recorded: nothing to flush either
       return next()
     }
     const request = c.req.raw
     const method = KNOWN_METHODS.has(request.method) ? request.method : '_OTHER'
     const route = routeTemplate(c)
-    const parent = propagation.extract(context.active(), request.headers, headerGetter)
+    const parent = otel.propagation.extract(otel.context.active(), request.headers, headerGetter)
     // What a sampler sees; the costlier attributes wait until the span is known to record.
     const attributes: Attributes = {
       'http.request.method': method,
@@ -137,10 +128,10 @@ export function telemetry(
     if (method === '_OTHER') attributes['http.request.method_original'] = request.method
     if (route !== undefined) attributes['http.route'] = route
     const spanName = `${method === '_OTHER' ? 'HTTP' : method}${route === undefined ? '' : ` ${route}`}`
-    const span = tracer.startSpan(spanName, { kind: SpanKind.SERVER, attributes }, parent)
+    const span = tracer.startSpan(spanName, { kind: otel.SpanKind.SERVER, attributes }, parent)
     c.set('span', span)
     const recording = span.isRecording()
-    if (!recording && !isSpanContextValid(span.spanContext())) {
+    if (!recording && !otel.isSpanContextValid(span.spanContext())) {
       // Nothing to record, no trace to propagate (sampled out at the root): no context to enter.
       try {
         await next()
@@ -152,16 +143,16 @@ export function telemetry(
     }
     if (recording) span.setAttributes(requestAttributes(c, request, requestHeaders))
     try {
-      await context.with(trace.setSpan(parent, span), next)
+      await otel.context.with(otel.trace.setSpan(parent, span), next)
     } catch (error) {
       // Only what Hono's error handler let through (a non-Error throw) gets here.
-      recordError(span, error)
+      recordError(otel, span, error)
       span.end()
       if (flush) scheduleFlush(c, flush, undefined)
       throw error
     }
     const res = c.res
-    if (recording) recordResponse(span, res, c.error, responseHeaders)
+    if (recording) recordResponse(otel, span, res, c.error, responseHeaders)
     if (recording && res.body && request.method !== 'HEAD' && isStreamed(res)) {
       let ended!: () => void
       const bodyEnded = new Promise<void>((resolve) => {
@@ -169,7 +160,7 @@ export function telemetry(
       })
       c.res = undefined // so Hono does not copy the headers onto the wrapper a second time
       c.res = onBodyEnd(res, (error) => {
-        if (error !== undefined) recordError(span, error)
+        if (error !== undefined) recordError(otel, span, error)
         span.end()
         ended()
       })
@@ -213,7 +204,13 @@ function requestAttributes(c: Context, request: Request, captured: string[]): At
   return attributes
 }
 
-function recordResponse(span: Span, res: Response, error: unknown, captured: string[]): void {
+function recordResponse(
+  otel: OtelApi,
+  span: Span,
+  res: Response,
+  error: unknown,
+  captured: string[]
+): void {
   const status = res.status
   span.setAttribute('http.response.status_code', status)
   for (const name of captured) {
@@ -222,22 +219,22 @@ function recordResponse(span: Span, res: Response, error: unknown, captured: str
   }
   // A 4xx is the client's error, not the server's: the span's status stays unset.
   if (status < 500) return
-  if (error !== undefined) recordError(span, error)
+  if (error !== undefined) recordError(otel, span, error)
   else {
     span.setAttribute('error.type', String(status))
-    span.setStatus({ code: SpanStatusCode.ERROR })
+    span.setStatus({ code: otel.SpanStatusCode.ERROR })
   }
 }
 
 /** `error.type` is the exception's class name, as the conventions ask. */
-function recordError(span: Span, error: unknown): void {
+function recordError(otel: OtelApi, span: Span, error: unknown): void {
   if (error instanceof Error) {
     span.recordException(error)
     span.setAttribute('error.type', error.constructor.name || error.name)
-    span.setStatus({ code: SpanStatusCode.ERROR, message: error.message })
+    span.setStatus({ code: otel.SpanStatusCode.ERROR, message: error.message })
   } else {
     span.setAttribute('error.type', '_OTHER')
-    span.setStatus({ code: SpanStatusCode.ERROR })
+    span.setStatus({ code: otel.SpanStatusCode.ERROR })
   }
 }
 
@@ -273,5 +270,5 @@ function scheduleFlush(
  */
 export function requestSpan(c: Context): Span | undefined {
   const span: Span | undefined = c.get('span')
-  return span ?? trace.getActiveSpan()
+  return span ?? loadedOtel()?.trace.getActiveSpan()
 }
