@@ -1,12 +1,17 @@
 /**
  * The job queue contract, stated once and run against every backend: the in-process queue
- * on Node (jobs.test.ts) and the Cloudflare Queues handler in workerd
+ * on Node (jobs.test.ts), RedisJobQueue on Node and Deno (redis/jobs.test.ts,
+ * redis/jobs-contract.deno.test.ts) and the Cloudflare Queues handler in workerd
  * (test/workerd/job-queue.test.ts). Times are read from the backend's own clock, so a
  * backend that simulates the platform's delays (workerd) and one that really waits (in
  * process) are held to the same inequalities.
  */
+import { Hono } from 'hono'
 import { afterEach, describe, expect, test } from 'vitest'
+import { JobQueueClosed } from '../../src/distributed/jobs/errors.ts'
 import type { JobConsumerOptions, JobInfo, JobQueue } from '../../src/distributed/jobs/types.ts'
+import { Service } from '../../src/lifecycle/service.ts'
+import { Event } from '../../src/sync/event.ts'
 
 /** One queue of a backend, with its consumer attached. */
 export interface OpenQueue<T> {
@@ -25,6 +30,24 @@ export interface JobBackend {
   /** The granularity of its delays in seconds: 1 on Cloudflare (whole seconds), 0 in process. */
   readonly delayResolution: number
   open<T>(options: JobConsumerOptions<T>): OpenQueue<T> | Promise<OpenQueue<T>>
+  /**
+   * For queues that run in the service's own process (not Cloudflare's, whose consumer the
+   * platform runs): a queue not started yet, which a Service starts and drains.
+   */
+  lifetime?: {
+    create<T>(options: JobConsumerOptions<T>): LifetimeQueue<T>
+    /** What must hold of the backend once the queue drained (nothing left in Redis, say). */
+    drained?(queue: LifetimeQueue<unknown>): Promise<void>
+  }
+}
+
+/** A queue a Service runs: `service.cleanupCtx(() => queue.lifetime())`. */
+export interface LifetimeQueue<T> extends JobQueue<T> {
+  readonly name: string
+  lifetime(): AsyncGenerator<unknown, void, void>
+  /** Jobs running now, where the backend counts them. */
+  readonly running?: number
+  close(): Promise<unknown>
 }
 
 /** A delay as the backend applies it: rounded up to its resolution. */
@@ -205,5 +228,44 @@ export function describeJobQueueContract(backend: JobBackend): void {
       expect(q.deliveries.map((d) => d.job)).toEqual([1, 2, 3, 4, 5, 6])
       expect(most).toBe(2)
     })
+
+    const lifetime = backend.lifetime
+    if (lifetime) {
+      test('on a Service: started at startup, drained at cleanup, sends refused after', async () => {
+        const started = new Event()
+        const finish = new Event()
+        const done: string[] = []
+        const queue = lifetime.create<string>({
+          async handle(job) {
+            started.set()
+            await finish.wait()
+            done.push(job)
+          },
+        })
+        try {
+          const service = new Service(new Hono())
+          service.cleanupCtx(() => queue.lifetime())
+          await queue.send('before startup')
+          await Promise.resolve()
+          expect(started.isSet()).toBe(false) // none runs before startup
+          if (queue.running !== undefined) expect(queue.running).toBe(0)
+          await service.startup()
+          await started.wait()
+          if (queue.running !== undefined) expect(queue.running).toBe(1)
+          const cleanup = service.cleanup().then(() => done.push('cleanup finished'))
+          // A macrotask later the cleanup is still waiting for the running job.
+          await new Promise((resolve) => setTimeout(resolve, 0))
+          expect(done).toEqual([])
+          finish.set()
+          await cleanup
+          expect(done).toEqual(['before startup', 'cleanup finished'])
+          expect(service.state).toBe('stopped')
+          await lifetime.drained?.(queue as LifetimeQueue<unknown>)
+          await expect(queue.send('after')).rejects.toBeInstanceOf(JobQueueClosed)
+        } finally {
+          await queue.close()
+        }
+      })
+    }
   })
 }

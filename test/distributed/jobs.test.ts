@@ -1,8 +1,7 @@
 /**
  * The in-process job queue: the shared contract, then what only it has (a lifecycle: start,
- * drain on close, the jobs it hands back, the Service integration).
+ * drain on close, the jobs it hands back; the Service integration is in the contract).
  */
-import { Hono } from 'hono'
 import { afterEach, describe, expect, test } from 'vitest'
 import {
   defineJobConsumer,
@@ -11,7 +10,6 @@ import {
   JobQueueClosed,
   MemoryJobQueue,
 } from '../../src/distributed/jobs/index.ts'
-import { Service } from '../../src/lifecycle/service.ts'
 import { Event } from '../../src/sync/event.ts'
 import { describeJobQueueContract } from './jobs-contract.ts'
 
@@ -29,6 +27,10 @@ describeJobQueueContract({
         await queue.close()
       },
     }
+  },
+  lifetime: {
+    create: <T>(options: JobConsumerOptions<T>) =>
+      new MemoryJobQueue(defineJobConsumer(options), { name: 'contract' }),
   },
 })
 
@@ -215,35 +217,5 @@ describe('MemoryJobQueue', () => {
     expect(consumer).toMatchObject({ maxRetries: 3, concurrency: 1 })
     expect([1, 2, 3, 4, 8].map(consumer.backoff)).toEqual([1, 2, 4, 8, 60])
     expect(exponentialBackoff({ baseSeconds: 0.5, maxSeconds: 3 })(4)).toBe(3)
-  })
-
-  test('on a Service: started at startup, drained at cleanup, sends refused after', async () => {
-    const started = new Event()
-    const finish = new Event()
-    const done: string[] = []
-    const queue = make<string>({
-      async handle(job) {
-        started.set()
-        await finish.wait()
-        done.push(job)
-      },
-    })
-    const service = new Service(new Hono())
-    service.cleanupCtx(() => queue.lifetime())
-    await queue.send('before startup')
-    await Promise.resolve()
-    expect(queue.running).toBe(0)
-    await service.startup()
-    await started.wait()
-    expect(queue.running).toBe(1)
-    const cleanup = service.cleanup().then(() => done.push('cleanup finished'))
-    // A macrotask later the cleanup is still waiting for the running job.
-    await new Promise((resolve) => setTimeout(resolve, 0))
-    expect(done).toEqual([])
-    finish.set()
-    await cleanup
-    expect(done).toEqual(['before startup', 'cleanup finished'])
-    expect(service.state).toBe('stopped')
-    await expect(queue.send('after')).rejects.toBeInstanceOf(JobQueueClosed)
   })
 })

@@ -6,7 +6,6 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
-import { Hono } from 'hono'
 import { Redis } from 'ioredis'
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest'
 import {
@@ -20,7 +19,6 @@ import {
   RedisJobQueue,
   type RedisJobQueueOptions,
 } from '../../../src/distributed/redis/job-queue.ts'
-import { Service } from '../../../src/lifecycle/service.ts'
 import { Event } from '../../../src/sync/event.ts'
 import { type RedisServer, startRedis } from '../../redis/server.ts'
 import { describeJobQueueContract } from '../jobs-contract.ts'
@@ -36,6 +34,24 @@ afterAll(() => redis?.stop())
 let names = 0
 const freshName = () => `q${++names}`
 
+/** BullMQ's view of a queue's jobs, read with a connection of the test's own. */
+async function counts(name: string, prefix = 'edgeio:jobs') {
+  const client = new Redis(redis.url)
+  try {
+    const states = ['wait', 'active', 'delayed', 'completed', 'failed'] as const
+    const sizes = await Promise.all([
+      client.llen(`${prefix}:${name}:wait`),
+      client.llen(`${prefix}:${name}:active`),
+      client.zcard(`${prefix}:${name}:delayed`),
+      client.zcard(`${prefix}:${name}:completed`),
+      client.zcard(`${prefix}:${name}:failed`),
+    ])
+    return Object.fromEntries(states.map((state, i) => [state, sizes[i]]))
+  } finally {
+    client.disconnect()
+  }
+}
+
 describeJobQueueContract({
   name: 'redis',
   // BullMQ times delays with Date.now() (on the sending and the working side alike).
@@ -49,6 +65,23 @@ describeJobQueueContract({
     })
     queue.start()
     return { queue, settle: () => queue.idle(), close: () => queue.close() }
+  },
+  lifetime: {
+    create: <T>(options: JobConsumerOptions<T>) =>
+      new RedisJobQueue(defineJobConsumer(options), {
+        connection: { url: redis.url },
+        name: freshName(),
+        prefix: 'contract',
+      }),
+    async drained(queue) {
+      // The drained job was acknowledged in Redis before the connections closed.
+      expect(await counts(queue.name, 'contract')).toMatchObject({
+        wait: 0,
+        active: 0,
+        delayed: 0,
+        failed: 0,
+      })
+    },
   },
 })
 
@@ -69,24 +102,6 @@ describe('RedisJobQueue', () => {
   afterEach(async () => {
     await Promise.all(queues.splice(0).map((q) => q.close()))
   })
-
-  /** BullMQ's view of a queue's jobs, read with a connection of the test's own. */
-  async function counts(name: string, prefix = 'edgeio:jobs') {
-    const client = new Redis(redis.url)
-    try {
-      const states = ['wait', 'active', 'delayed', 'completed', 'failed'] as const
-      const sizes = await Promise.all([
-        client.llen(`${prefix}:${name}:wait`),
-        client.llen(`${prefix}:${name}:active`),
-        client.zcard(`${prefix}:${name}:delayed`),
-        client.zcard(`${prefix}:${name}:completed`),
-        client.zcard(`${prefix}:${name}:failed`),
-      ])
-      return Object.fromEntries(states.map((state, i) => [state, sizes[i]]))
-    } finally {
-      client.disconnect()
-    }
-  }
 
   test('jobs sent before start() wait in Redis; handlers get a copy, env, name and times', async () => {
     const seen: { job: unknown; info: JobInfo<{ region: string }> }[] = []
@@ -169,34 +184,6 @@ describe('RedisJobQueue', () => {
       client.disconnect()
       admin.disconnect()
     }
-  })
-
-  test('on a Service: started at startup, drained at cleanup, sends refused after', async () => {
-    const started = new Event()
-    const finish = new Event()
-    const done: string[] = []
-    const queue = make<string>({
-      async handle(job) {
-        started.set()
-        await finish.wait()
-        done.push(job)
-      },
-    })
-    const service = new Service(new Hono())
-    service.cleanupCtx(() => queue.lifetime())
-    await queue.send('before startup')
-    await service.startup()
-    await started.wait()
-    const cleanup = service.cleanup().then(() => done.push('cleanup finished'))
-    // A macrotask later the cleanup is still waiting for the running job.
-    await new Promise((resolve) => setTimeout(resolve, 0))
-    expect(done).toEqual([])
-    finish.set()
-    await cleanup
-    expect(done).toEqual(['before startup', 'cleanup finished'])
-    // The drained job was acknowledged in Redis before the connections closed.
-    expect(await counts(queue.name)).toMatchObject({ wait: 0, active: 0, delayed: 0, failed: 0 })
-    await expect(queue.send('after')).rejects.toBeInstanceOf(JobQueueClosed)
   })
 
   test('past drainTimeout the job is aborted through info.signal, and runs again elsewhere', async () => {
