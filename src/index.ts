@@ -33,5 +33,6 @@ export type { SSEMessage, SSEStreamingApi, StreamingApi } from './streaming/inde
 export { stream, streamSSE, streamText } from './streaming/index.ts'
 export * from './sync/index.ts'
 export * from './tasks/index.ts'
+export * from './telemetry/index.ts'
 export type { WebSocketOptions } from './websocket/index.ts'
 export { upgradeWebSocket } from './websocket/index.ts'

@@ -5,6 +5,22 @@
  */
 import type { WaitOptions } from '../sync/waiter.ts'
 import { sleep } from '../tasks/sleep.ts'
+import {
+  type Instrumentation,
+  instrumentation,
+  seconds,
+  type WaitRecord,
+} from '../telemetry/instrumentation.ts'
+import {
+  ATTR_DISTRIBUTED_OUTCOME,
+  ATTR_PRIMITIVE,
+  ATTR_PRIMITIVE_NAME,
+  METRIC_DISTRIBUTED_ACQUIRE_DURATION,
+  METRIC_DISTRIBUTED_ACQUIRE_ROUND_TRIPS,
+  METRIC_LEASE_LOST,
+  PRIMITIVE_DISTRIBUTED_LOCK,
+  PRIMITIVE_DISTRIBUTED_SEMAPHORE,
+} from '../telemetry/names.ts'
 import { MAX_WAIT_MS } from './coordinator.ts'
 import { CoordinatorUnavailableError, isTransient, LeaseLostError, NotHeldError } from './errors.ts'
 import {
@@ -262,6 +278,7 @@ class HeldLease implements DistributedLease {
   }
 
   #lose(why: string, cause?: unknown): void {
+    instrumentation?.add(METRIC_LEASE_LOST, 1, { [ATTR_PRIMITIVE_NAME]: this.name })
     this.#end()
     this.#lost = new LeaseLostError(`lease ${this.token} of ${this.name} lost: ${why}`, { cause })
     this.#controller ??= new AbortController()
@@ -287,6 +304,8 @@ export class LeasedPermits {
   readonly permits: number
   readonly #binding: CoordinatorNamespace
   readonly #object: string
+  /** `DistributedLock` or `DistributedSemaphore`, for telemetry. */
+  readonly #primitive: string
   readonly #settings: Settings
   readonly #held: HeldLease[] = []
   readonly #forget = (lease: HeldLease): void => {
@@ -308,6 +327,7 @@ export class LeasedPermits {
     this.permits = permits
     this.#binding = binding
     this.#object = resourceName(kind, name)
+    this.#primitive = kind === 'lock' ? PRIMITIVE_DISTRIBUTED_LOCK : PRIMITIVE_DISTRIBUTED_SEMAPHORE
     this.#settings = settings(options)
   }
 
@@ -341,17 +361,30 @@ export class LeasedPermits {
     }
     let reply: AcquireReply
     let sentAt: number
+    // Every acquire is I/O: traced as a wait (span, `edgeio.wait.duration`) with its round trips.
+    const ins = instrumentation
+    const wait = ins?.startWait(this.#primitive, 'acquire', this.name)
+    const startedAt = ins === undefined ? 0 : seconds()
+    let roundTrips = 0
     try {
       do {
         sentAt = Date.now()
+        roundTrips++
         reply = await connection.call((stub) => stub.acquire(request), signal)
       } while (!reply.granted)
     } catch (error) {
+      if (ins !== undefined) {
+        const outcome = signal?.aborted && error === signal.reason ? 'aborted' : 'error'
+        this.#measure(ins, wait, startedAt, roundTrips, outcome, error)
+      }
       // Leave no waiter (or raced grant) behind. Calls on one stub arrive in order, so this
       // release reaches the object after the acquire it follows. If the coordinator cannot
       // be reached, the waiter expires on its own.
       await connection.call((stub) => stub.release({ name: this.#object, id })).catch(() => {})
       throw error
+    }
+    if (ins !== undefined) {
+      this.#measure(ins, wait, startedAt, roundTrips, 'acquired', undefined)
     }
     const lease = new HeldLease(
       this.name,
@@ -367,6 +400,24 @@ export class LeasedPermits {
     if (Date.now() - sentAt > s.leaseMs - s.renewEveryMs) await lease.renewNow()
     else lease.arm()
     return lease
+  }
+
+  #measure(
+    ins: Instrumentation,
+    wait: WaitRecord | undefined,
+    startedAt: number,
+    roundTrips: number,
+    outcome: 'acquired' | 'aborted' | 'error',
+    error: unknown
+  ): void {
+    const attributes = {
+      [ATTR_PRIMITIVE]: this.#primitive,
+      [ATTR_PRIMITIVE_NAME]: this.name,
+      [ATTR_DISTRIBUTED_OUTCOME]: outcome,
+    }
+    ins.record(METRIC_DISTRIBUTED_ACQUIRE_DURATION, seconds() - startedAt, attributes)
+    ins.record(METRIC_DISTRIBUTED_ACQUIRE_ROUND_TRIPS, roundTrips, attributes)
+    wait?.end(outcome, error)
   }
 
   /**

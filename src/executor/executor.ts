@@ -63,6 +63,8 @@ export interface ExecutorOptions {
    * means no backlog. Default `64 × size`: a full backlog already means a wait of 64 jobs.
    */
   maxQueue?: number
+  /** Names the executor in telemetry (the `edgeio.name` attribute of its metrics). */
+  name?: string | undefined
 }
 
 /**

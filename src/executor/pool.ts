@@ -1,4 +1,5 @@
 import { Semaphore } from '../sync/semaphore.ts'
+import { executorJob, seconds } from '../telemetry/instrumentation.ts'
 import { ExecutorClosed, ExecutorQueueFull } from './errors.ts'
 import type {
   CloseOptions,
@@ -50,6 +51,7 @@ export class PoolExecutor<M extends TaskModule> implements Executor<M> {
   readonly maxQueue: number
   readonly #runner: JobRunner
   readonly #slots: Semaphore
+  readonly #name: string | undefined
   /** Aborted by a forced close: rejects every queued and running job. */
   readonly #stop = new AbortController()
   #running = 0
@@ -71,6 +73,7 @@ export class PoolExecutor<M extends TaskModule> implements Executor<M> {
     this.maxQueue = maxQueue
     this.#runner = runner
     this.#slots = new Semaphore(size)
+    this.#name = options.name
   }
 
   get running(): number {
@@ -114,10 +117,14 @@ export class PoolExecutor<M extends TaskModule> implements Executor<M> {
     // One signal for both reasons a job stops early: the caller's abort and a forced close.
     const signal = userSignal ? AbortSignal.any([userSignal, this.#stop.signal]) : this.#stop.signal
     this.#jobs++
+    // Measured only while instrumented: the clock is read nowhere else.
+    const report = executorJob
+    const queuedAt = report === undefined ? 0 : seconds()
     try {
       await this.#slots.acquire({ signal })
     } catch (error) {
       this.#jobDone()
+      report?.(job.task, this.#name, queuedAt, undefined, signal)
       throw error
     }
     this.#running++
@@ -129,6 +136,7 @@ export class PoolExecutor<M extends TaskModule> implements Executor<M> {
     }
     // The slot is freed when the runner is done with it, not when the caller gave up.
     running.then(this.#free, this.#free)
+    report?.(job.task, this.#name, queuedAt, running, signal)
     return settleOrAbort(running, signal)
   }
 

@@ -1,4 +1,4 @@
-import { aborted, park, WaiterList, type WaitOptions } from './waiter.ts'
+import { aborted, type PrimitiveOptions, park, WaiterList, type WaitOptions } from './waiter.ts'
 
 /** Thrown by `Barrier.wait()` when the barrier is reset or aborted (broken). */
 export class BrokenBarrierError extends Error {
@@ -26,12 +26,19 @@ export class Barrier {
   readonly #parties: number
   readonly #waiters = new WaiterList<number>()
   #broken = false
+  readonly #name: string | undefined
 
-  constructor(parties: number) {
+  constructor(parties: number, options?: PrimitiveOptions) {
     if (!Number.isInteger(parties) || parties < 1) {
       throw new RangeError('parties must be an integer >= 1')
     }
     this.#parties = parties
+    this.#name = options?.name
+  }
+
+  /** The name given at construction (telemetry reports the waits of named primitives only). */
+  get name(): string | undefined {
+    return this.#name
   }
 
   get parties(): number {
@@ -54,7 +61,7 @@ export class Barrier {
     if (this.#broken) return Promise.reject(new BrokenBarrierError('Barrier aborted'))
     const waiters = this.#waiters
     if (waiters.size + 1 < this.#parties) {
-      return park(waiters, undefined, signal, undefined, 'Barrier.wait()')
+      return park(waiters, undefined, signal, undefined, 'Barrier.wait()', this.#name)
     }
     // The round is complete: the waiters of this round are released in one go and the
     // next caller starts a new round (asyncio's "draining" phase takes no time here).

@@ -1,5 +1,5 @@
 import { Lock } from './lock.ts'
-import { park, WaiterList, type WaitOptions } from './waiter.ts'
+import { type PrimitiveOptions, park, WaiterList, type WaitOptions } from './waiter.ts'
 
 /**
  * A condition variable over a {@link Lock}, as asyncio's `Condition`.
@@ -32,8 +32,16 @@ export class Condition {
   // the notify is not lost (the spurious wake-up this may cause is allowed).
   readonly #passOn = (): void => this.#notify(1)
 
-  constructor(lock: Lock = new Lock()) {
+  readonly #name: string | undefined
+
+  constructor(lock: Lock = new Lock(), options?: PrimitiveOptions) {
     this.#lock = lock
+    this.#name = options?.name
+  }
+
+  /** The name given at construction (telemetry reports the waits of named primitives only). */
+  get name(): string | undefined {
+    return this.#name
   }
 
   get locked(): boolean {
@@ -62,7 +70,14 @@ export class Condition {
     const signal = opts?.signal
     // The DOM convention: an aborted signal rejects at once (the lock stays held).
     if (signal?.aborted) throw signal.reason
-    const notified = park(this.#waiters, undefined, signal, this.#passOn, 'Condition.wait()')
+    const notified = park(
+      this.#waiters,
+      undefined,
+      signal,
+      this.#passOn,
+      'Condition.wait()',
+      this.#name
+    )
     this.#lock.release()
     let failure: { error: unknown } | undefined
     try {

@@ -1,4 +1,11 @@
-import { aborted, park, resolved, WaiterList, type WaitOptions } from './waiter.ts'
+import {
+  aborted,
+  type PrimitiveOptions,
+  park,
+  resolved,
+  WaiterList,
+  type WaitOptions,
+} from './waiter.ts'
 
 /**
  * A flag that tasks can wait for, as asyncio's `Event`.
@@ -13,6 +20,16 @@ import { aborted, park, resolved, WaiterList, type WaitOptions } from './waiter.
 export class Event {
   #value = false
   readonly #waiters = new WaiterList<void>()
+  readonly #name: string | undefined
+
+  constructor(options?: PrimitiveOptions) {
+    this.#name = options?.name
+  }
+
+  /** The name given at construction (telemetry reports the waits of named primitives only). */
+  get name(): string | undefined {
+    return this.#name
+  }
 
   /** True once `set()` was called and `clear()` not since. */
   isSet(): boolean {
@@ -38,7 +55,7 @@ export class Event {
     const signal = opts?.signal
     if (signal?.aborted) return aborted(signal)
     if (this.#value) return resolved()
-    return park(this.#waiters, undefined, signal, undefined, 'Event.wait()')
+    return park(this.#waiters, undefined, signal, undefined, 'Event.wait()', this.#name)
   }
 
   /** Number of parked waiters (for diagnostics and tests). */

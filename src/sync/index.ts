@@ -16,6 +16,7 @@ export {
 export { BoundedSemaphore, Semaphore } from './semaphore.ts'
 export {
   configurePrimitives,
+  type PrimitiveOptions,
   type PrimitivesConfig,
   StalledWaitError,
   type WaitOptions,

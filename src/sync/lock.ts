@@ -1,4 +1,11 @@
-import { aborted, park, resolved, WaiterList, type WaitOptions } from './waiter.ts'
+import {
+  aborted,
+  type PrimitiveOptions,
+  park,
+  resolved,
+  WaiterList,
+  type WaitOptions,
+} from './waiter.ts'
 
 /**
  * A mutual-exclusion lock for async code, fair (strict FIFO) and cancellable.
@@ -21,6 +28,16 @@ export class Lock {
   // unlocking), so the fast path tests one boolean.
   readonly #waiters = new WaiterList<void>()
   readonly #passOn = (): void => this.release()
+  readonly #name: string | undefined
+
+  constructor(options?: PrimitiveOptions) {
+    this.#name = options?.name
+  }
+
+  /** The name given at construction (telemetry reports the waits of named primitives only). */
+  get name(): string | undefined {
+    return this.#name
+  }
 
   /** True while someone holds the lock (including a waiter it was just handed to). */
   get locked(): boolean {
@@ -38,7 +55,7 @@ export class Lock {
       this.#locked = true
       return resolved()
     }
-    return park(this.#waiters, undefined, signal, this.#passOn, 'Lock.acquire()')
+    return park(this.#waiters, undefined, signal, this.#passOn, 'Lock.acquire()', this.#name)
   }
 
   /** Hands the lock to the first waiter, or unlocks it. Throws when not locked. */

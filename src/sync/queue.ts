@@ -1,6 +1,16 @@
+import { type ObserveWait, observeWait } from '../telemetry/instrumentation.ts'
 import { Event } from './event.ts'
 import { MinHeap } from './heap.ts'
-import { aborted, grant, park, resolved, WaiterList, type WaitOptions } from './waiter.ts'
+import {
+  aborted,
+  grant,
+  observing,
+  type PrimitiveOptions,
+  park,
+  resolved,
+  WaiterList,
+  type WaitOptions,
+} from './waiter.ts'
 
 /** Thrown by `getNowait()` on an empty queue. */
 export class QueueEmpty extends Error {
@@ -17,7 +27,8 @@ export class QueueShutDown extends Error {
   override name = 'QueueShutDown'
 }
 
-export interface QueueOptions {
+/** Options of a queue; its `name` makes its `get()`/`put()` waits reported (see {@link PrimitiveOptions}). */
+export interface QueueOptions extends PrimitiveOptions {
   /** Capacity; `0` or less means unbounded (the default). */
   maxsize?: number
 }
@@ -161,6 +172,7 @@ export class Queue<T> {
   readonly #finished = new Event()
   #shutdown = false
   #immediate = false
+  readonly #name: string | undefined
   readonly #giveBack = (item: T): void => this.#returnItem(item)
   readonly #passSlot = (): void => {
     this.#reserved--
@@ -169,6 +181,7 @@ export class Queue<T> {
 
   constructor(opts: QueueOptions = {}) {
     this.#maxsize = opts.maxsize ?? 0
+    this.#name = opts.name
     this.#store = this.createStore(opts)
     this.#finished.set()
   }
@@ -181,6 +194,11 @@ export class Queue<T> {
   /** Items in the queue. */
   get size(): number {
     return this.#store.size
+  }
+
+  /** The name given at construction (telemetry reports the waits of named queues only). */
+  get name(): string | undefined {
+    return this.#name
   }
 
   get maxsize(): number {
@@ -205,8 +223,18 @@ export class Queue<T> {
       this.#add(item)
       return resolved()
     }
-    if (signal === undefined) return park(this.#putters, item, undefined, undefined, 'Queue.put()')
+    if (signal === undefined)
+      return park(this.#putters, item, undefined, undefined, 'Queue.put()', this.#name)
+    // Reported as a whole: granted a slot, the put may still fail (shut down meanwhile).
+    if (observing(this.#name)) return this.#putObserved(item, signal, this.#name)
     return this.#putLater(item, signal)
+  }
+
+  // Apart from put(): a closure there would cost every put a context allocation.
+  #putObserved(item: T, signal: AbortSignal, name: string): Promise<void> {
+    return (observeWait as ObserveWait)('Queue.put()', name, signal, () =>
+      this.#putLater(item, signal)
+    )
   }
 
   async #putLater(item: T, signal: AbortSignal): Promise<void> {
@@ -233,7 +261,7 @@ export class Queue<T> {
     if (signal?.aborted) return aborted(signal)
     if (this.#store.size > 0) return Promise.resolve(this.#take())
     if (this.#shutdown) return Promise.reject(new QueueShutDown('Queue is shut down'))
-    return park(this.#getters, undefined, signal, this.#giveBack, 'Queue.get()')
+    return park(this.#getters, undefined, signal, this.#giveBack, 'Queue.get()', this.#name)
   }
 
   /** Removes and returns the next item now, or throws {@link QueueEmpty} / {@link QueueShutDown}. */

@@ -1,4 +1,11 @@
-import { aborted, park, resolved, WaiterList, type WaitOptions } from './waiter.ts'
+import {
+  aborted,
+  type PrimitiveOptions,
+  park,
+  resolved,
+  WaiterList,
+  type WaitOptions,
+} from './waiter.ts'
 
 /**
  * A counting semaphore, fair (strict FIFO) and cancellable.
@@ -8,7 +15,7 @@ import { aborted, park, resolved, WaiterList, type WaitOptions } from './waiter.
  *
  * @example
  * ```ts
- * const sem = new Semaphore(10) // at most 10 fetches in flight
+ * const sem = new Semaphore(10, { name: 'fetch' }) // at most 10 fetches in flight; named: traced
  * const pages = await Promise.all(urls.map((u) => sem.run(() => fetch(u))))
  * ```
  */
@@ -18,12 +25,19 @@ export class Semaphore {
   // back up), so the fast path tests one number.
   readonly #waiters = new WaiterList<void>()
   readonly #passOn = (): void => this.release()
+  readonly #name: string | undefined
 
-  constructor(value = 1) {
+  constructor(value = 1, options?: PrimitiveOptions) {
     if (!Number.isInteger(value) || value < 0) {
       throw new RangeError('Semaphore value must be an integer >= 0')
     }
     this.#value = value
+    this.#name = options?.name
+  }
+
+  /** The name given at construction (telemetry reports the waits of named primitives only). */
+  get name(): string | undefined {
+    return this.#name
   }
 
   /** Permits free right now. */
@@ -47,7 +61,7 @@ export class Semaphore {
       this.#value--
       return resolved()
     }
-    return park(this.#waiters, undefined, signal, this.#passOn, 'Semaphore.acquire()')
+    return park(this.#waiters, undefined, signal, this.#passOn, 'Semaphore.acquire()', this.#name)
   }
 
   /** Gives a permit back: to the first waiter if any, else to the pool. */
@@ -86,8 +100,8 @@ export class Semaphore {
 export class BoundedSemaphore extends Semaphore {
   readonly #bound: number
 
-  constructor(value = 1) {
-    super(value)
+  constructor(value = 1, options?: PrimitiveOptions) {
+    super(value, options)
     this.#bound = value
   }
 

@@ -3,10 +3,72 @@
 // and against a few lines of reference model. After every step, with microtasks flushed:
 // same grants in the same (FIFO) order, nothing granted twice, items conserved, and no
 // waiter parked while a permit or an item is free.
+// Each test runs twice: plain, and with named primitives and a recording Instrumentation
+// installed, where every wait that parked must have been reported once, ended exactly once
+// when it is over, with the outcome the model says ('acquired' or 'aborted'), and nothing
+// else reported.
 import fc from 'fast-check'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import { Lock, Queue, Semaphore } from '../../src/sync/index.ts'
+import { setInstrumentation } from '../../src/telemetry/instrumentation.ts'
 import { flush } from './helpers.ts'
+import { type RecordedWait, type Recorder, recorder } from './recording.ts'
+
+afterEach(() => {
+  setInstrumentation(undefined)
+})
+
+// ---------- Instrumentation bookkeeping (shared) ----------
+
+/** The recorder and which call (by id) each reported wait belongs to. */
+interface Reports {
+  rec: Recorder
+  byId: Map<number, RecordedWait>
+}
+
+function reports(instrumented: boolean): Reports | undefined {
+  if (!instrumented) return undefined
+  const rec = recorder()
+  setInstrumentation(rec.instrumentation)
+  return { rec, byId: new Map() }
+}
+
+/** Runs a call and ties the wait it reported, if any, to `id`. */
+function calling<R>(reps: Reports | undefined, id: number, call: () => R): R {
+  const before = reps?.rec.waits.length ?? 0
+  const result = call()
+  if (reps !== undefined) {
+    expect(reps.rec.waits.length - before).toBeLessThanOrEqual(1)
+    const wait = reps.rec.waits[before]
+    if (wait !== undefined) reps.byId.set(id, wait)
+  }
+  return result
+}
+
+/**
+ * Reports agree with the model: exactly the calls that parked were reported; the ones still
+ * parked are not ended; the others ended once, aborted if rejected, else acquired.
+ */
+function checkReports(
+  reps: Reports | undefined,
+  parked: ReadonlySet<number>,
+  waiting: readonly number[],
+  rejected: readonly number[],
+  primitive: string
+): void {
+  if (reps === undefined) return
+  expect(reps.rec.waits.length).toBe(reps.byId.size)
+  expect([...reps.byId.keys()].sort()).toEqual([...parked].sort())
+  const stillWaiting = new Set(waiting)
+  const aborted = new Set(rejected)
+  for (const [id, wait] of reps.byId) {
+    expect(`${wait.primitive} ${wait.name}`).toMatch(new RegExp(`^${primitive} model$`))
+    if (stillWaiting.has(id)) expect(wait.outcomes).toEqual([])
+    else expect(wait.outcomes).toEqual([aborted.has(id) ? 'aborted' : 'acquired'])
+  }
+  expect(reps.rec.added).toEqual([])
+  expect(reps.rec.recorded).toEqual([])
+}
 
 // ---------- Semaphore / Lock ----------
 
@@ -24,6 +86,8 @@ interface SemModel {
   granted: number[]
   rejected: number[]
   nextId: number
+  /** Calls that parked (for the reports). */
+  parked: Set<number>
 }
 
 interface SemReal {
@@ -31,6 +95,8 @@ interface SemReal {
   granted: number[]
   rejected: number[]
   controllers: Map<number, AbortController>
+  reports: Reports | undefined
+  primitive: string
 }
 
 type SemCmd = fc.AsyncCommand<SemModel, SemReal>
@@ -52,6 +118,13 @@ async function checkSem(m: SemModel, r: SemReal): Promise<void> {
   expect(r.sem.waiting).toBe(m.queue.length)
   expect(r.sem.free()).toBe(m.permits)
   if (r.sem.free() > 0) expect(r.sem.waiting).toBe(0) // no deadlock while permits are free
+  checkReports(
+    r.reports,
+    m.parked,
+    m.queue.map((w) => w.id),
+    m.rejected,
+    r.primitive
+  )
 }
 
 class Acquire implements SemCmd {
@@ -70,7 +143,7 @@ class Acquire implements SemCmd {
       r.controllers.set(id, c)
       signal = c.signal
     }
-    r.sem.acquire({ signal }).then(
+    calling(r.reports, id, () => r.sem.acquire({ signal })).then(
       () => r.granted.push(id),
       () => r.rejected.push(id)
     )
@@ -78,7 +151,10 @@ class Acquire implements SemCmd {
       m.permits--
       m.holders++
       m.granted.push(id)
-    } else m.queue.push({ id, signalled: this.signalled })
+    } else {
+      m.queue.push({ id, signalled: this.signalled })
+      m.parked.add(id)
+    }
     await checkSem(m, r)
   }
   toString(): string {
@@ -148,12 +224,32 @@ const semCommands = [
   fc.constant(new ReleaseThenAbortHead()),
 ]
 
-function runSem(make: (permits: number) => Permits, permits: fc.Arbitrary<number>): Promise<void> {
+function runSem(
+  make: (permits: number, name: string | undefined) => Permits,
+  permits: fc.Arbitrary<number>,
+  instrumented: boolean,
+  primitive: string
+): Promise<void> {
   return fc.assert(
     fc.asyncProperty(permits, fc.commands(semCommands, { maxCommands: 60 }), async (n, cmds) => {
       const setup = () => ({
-        model: { permits: n, queue: [], holders: 0, granted: [], rejected: [], nextId: 0 },
-        real: { sem: make(n), granted: [], rejected: [], controllers: new Map() },
+        model: {
+          permits: n,
+          queue: [],
+          holders: 0,
+          granted: [],
+          rejected: [],
+          nextId: 0,
+          parked: new Set<number>(),
+        },
+        real: {
+          sem: make(n, instrumented ? 'model' : undefined),
+          granted: [],
+          rejected: [],
+          controllers: new Map(),
+          reports: reports(instrumented),
+          primitive,
+        },
       })
       await fc.asyncModelRun(setup, cmds)
     }),
@@ -161,11 +257,14 @@ function runSem(make: (permits: number) => Permits, permits: fc.Arbitrary<number
   )
 }
 
-describe('model-based: Semaphore and Lock', () => {
+describe.each([
+  ['', false],
+  [', instrumented', true],
+])('model-based: Semaphore and Lock%s', (_, instrumented) => {
   it('Semaphore(0..4) matches the model', async () => {
     await runSem(
-      (n) => {
-        const sem = new Semaphore(n)
+      (n, name) => {
+        const sem = new Semaphore(n, { name })
         return {
           acquire: (o) => sem.acquire(o),
           release: () => sem.release(),
@@ -175,22 +274,29 @@ describe('model-based: Semaphore and Lock', () => {
           free: () => sem.value,
         }
       },
-      fc.integer({ min: 0, max: 4 })
+      fc.integer({ min: 0, max: 4 }),
+      instrumented,
+      'Semaphore'
     )
   })
 
   it('Lock matches the model of a one-permit semaphore', async () => {
-    await runSem(() => {
-      const lock = new Lock()
-      return {
-        acquire: (o) => lock.acquire(o),
-        release: () => lock.release(),
-        get waiting() {
-          return lock.waiting
-        },
-        free: () => (lock.locked ? 0 : 1),
-      }
-    }, fc.constant(1))
+    await runSem(
+      (_, name) => {
+        const lock = new Lock({ name })
+        return {
+          acquire: (o) => lock.acquire(o),
+          release: () => lock.release(),
+          get waiting() {
+            return lock.waiting
+          },
+          free: () => (lock.locked ? 0 : 1),
+        }
+      },
+      fc.constant(1),
+      instrumented,
+      'Lock'
+    )
   })
 })
 
@@ -206,6 +312,7 @@ interface QModel {
   rejected: number[]
   nextId: number
   nextItem: number
+  parked: Set<number>
 }
 
 interface QReal {
@@ -214,6 +321,7 @@ interface QReal {
   putDone: number[]
   rejected: number[]
   controllers: Map<number, AbortController>
+  reports: Reports | undefined
 }
 
 type QCmd = fc.AsyncCommand<QModel, QReal>
@@ -241,6 +349,13 @@ async function checkQ(m: QModel, r: QReal): Promise<void> {
   expect(r.q.size).toBe(m.buffer.length)
   if (r.q.size > 0) expect(m.getters.length).toBe(0)
   if (!r.q.full) expect(m.putters.length).toBe(0)
+  checkReports(
+    r.reports,
+    m.parked,
+    [...m.getters, ...m.putters].map((w) => w.id),
+    m.rejected,
+    'Queue'
+  )
 }
 
 function controller(r: QReal, id: number, signalled: boolean): AbortSignal | undefined {
@@ -261,14 +376,17 @@ class Put implements QCmd {
   async run(m: QModel, r: QReal): Promise<void> {
     const id = m.nextId++
     const item = m.nextItem++
-    r.q.put(item, { signal: controller(r, id, this.signalled) }).then(
+    calling(r.reports, id, () => r.q.put(item, { signal: controller(r, id, this.signalled) })).then(
       () => r.putDone.push(id),
       () => r.rejected.push(id)
     )
     if (m.buffer.length < m.maxsize && m.putters.length === 0) {
       m.putDone.push(id)
       deliver(m, item)
-    } else m.putters.push({ id, item, signalled: this.signalled })
+    } else {
+      m.putters.push({ id, item, signalled: this.signalled })
+      m.parked.add(id)
+    }
     await checkQ(m, r)
   }
   toString(): string {
@@ -286,13 +404,15 @@ class Get implements QCmd {
   }
   async run(m: QModel, r: QReal): Promise<void> {
     const id = m.nextId++
-    r.q.get({ signal: controller(r, id, this.signalled) }).then(
+    calling(r.reports, id, () => r.q.get({ signal: controller(r, id, this.signalled) })).then(
       (item) => r.gotten.push([id, item]),
       () => r.rejected.push(id)
     )
     const item = m.buffer.shift()
-    if (item === undefined) m.getters.push({ id, signalled: this.signalled })
-    else {
+    if (item === undefined) {
+      m.getters.push({ id, signalled: this.signalled })
+      m.parked.add(id)
+    } else {
       m.gotten.push([id, item])
       slotFree(m)
     }
@@ -367,7 +487,10 @@ class GetThenAbortPutter implements QCmd {
   }
 }
 
-describe('model-based: Queue', () => {
+describe.each([
+  ['', false],
+  [', instrumented', true],
+])('model-based: Queue%s', (_, instrumented) => {
   it('bounded FIFO queue matches the model; items are conserved', async () => {
     const commands = [
       fc.boolean().map((s) => new Put(s)),
@@ -392,13 +515,15 @@ describe('model-based: Queue', () => {
             rejected: [],
             nextId: 0,
             nextItem: 0,
+            parked: new Set(),
           }
           const real: QReal = {
-            q: new Queue<number>({ maxsize }),
+            q: new Queue<number>({ maxsize, name: instrumented ? 'model' : undefined }),
             gotten: [],
             putDone: [],
             rejected: [],
             controllers: new Map(),
+            reports: reports(instrumented),
           }
           await fc.asyncModelRun(() => ({ model, real }), cmds)
           // Conservation: every item put was got, is in the queue, or is still with its

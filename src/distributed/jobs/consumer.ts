@@ -1,3 +1,10 @@
+import { instrumentation } from '../../telemetry/instrumentation.ts'
+import {
+  ATTR_JOB_OUTCOME,
+  ATTR_JOB_QUEUE,
+  type JobAttemptOutcome,
+  METRIC_JOB_ATTEMPTS,
+} from '../../telemetry/names.ts'
 import type {
   Backoff,
   JobConsumer,
@@ -103,7 +110,35 @@ function backoffDelay(backoff: Backoff, attempt: number): number {
  * the failure of the last allowed delivery calls `onDeadLetter` and is done with. A
  * throwing `onDeadLetter` is logged, not retried (it would dead-letter forever).
  */
-export async function deliver<T, E>(
+export function deliver<T, E>(
+  consumer: JobConsumer<T, E>,
+  job: T,
+  info: JobInfo<E>
+): Promise<JobOutcome> {
+  const decided = decide(consumer, job, info)
+  // Uninstrumented, the delivery costs no extra turn (and no closure).
+  if (instrumentation === undefined) return decided
+  return counted(decided, info.queue)
+}
+
+function counted(decided: Promise<JobOutcome>, queue: string): Promise<JobOutcome> {
+  return decided.then((outcome) => {
+    instrumentation?.add(METRIC_JOB_ATTEMPTS, 1, {
+      [ATTR_JOB_QUEUE]: queue,
+      [ATTR_JOB_OUTCOME]: ATTEMPT_OUTCOMES[outcome.kind],
+    })
+    return outcome
+  })
+}
+
+/** How a delivery's fate is counted in `edgeio.job.attempts`. */
+const ATTEMPT_OUTCOMES: Readonly<Record<JobOutcome['kind'], JobAttemptOutcome>> = {
+  done: 'succeeded',
+  retry: 'retried',
+  'dead-lettered': 'dead_lettered',
+}
+
+async function decide<T, E>(
   consumer: JobConsumer<T, E>,
   job: T,
   info: JobInfo<E>

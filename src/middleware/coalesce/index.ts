@@ -1,6 +1,10 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { findServerScope } from '../../runtime/server-scope.ts'
 import { Event } from '../../sync/index.ts'
+import { decided, instrumentation } from '../../telemetry/instrumentation.ts'
+import { ATTR_COALESCE_ROLE, METRIC_COALESCE_HITS } from '../../telemetry/names.ts'
+
+const FOLLOWER = { [ATTR_COALESCE_ROLE]: 'follower' } as const
 
 export interface CoalesceOptions {
   /**
@@ -130,6 +134,9 @@ export function coalesce(options: CoalesceOptions = {}): MiddlewareHandler {
   const flights = new Map<string, Flight>()
 
   async function follow(c: Context, flight: Flight): Promise<Response> {
+    if (instrumentation !== undefined) {
+      decided(instrumentation, METRIC_COALESCE_HITS, {}, FOLLOWER)
+    }
     track(flight)
     flight.callers++
     flight.followed = true

@@ -1,5 +1,15 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { Semaphore } from '../../sync/index.ts'
+import { type Attributes, decided, instrumentation } from '../../telemetry/instrumentation.ts'
+import {
+  ATTR_CONCURRENCY_LIMIT_OUTCOME,
+  ATTR_CONCURRENCY_LIMIT_REASON,
+  ATTR_NAME,
+  METRIC_CONCURRENCY_LIMIT_QUEUED,
+  METRIC_CONCURRENCY_LIMIT_SHED,
+} from '../../telemetry/names.ts'
+
+const QUEUED = { [ATTR_CONCURRENCY_LIMIT_OUTCOME]: 'queued' } as const
 
 export interface ConcurrencyLimitOptions {
   /** Handlers running at once, at most. */
@@ -12,6 +22,11 @@ export interface ConcurrencyLimitOptions {
   retryAfter?: number
   /** The refusal. Default: `503` with a JSON body; `Retry-After` is added to it. */
   onRejected?: (c: Context, reason: 'busy' | 'timeout') => Response | Promise<Response>
+  /**
+   * Names this limit in telemetry: the `edgeio.name` attribute of its metrics and the name
+   * of its wait spans (`concurrencyLimit.wait <name>`). Default: none.
+   */
+  name?: string
 }
 
 /**
@@ -44,7 +59,25 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions): MiddlewareHa
         503
       ))
 
+  // Attributes built once: nothing is allocated per request for telemetry.
+  const named: Attributes = options.name === undefined ? {} : { [ATTR_NAME]: options.name }
+  const shed = {
+    busy: { metric: { ...named, [ATTR_CONCURRENCY_LIMIT_REASON]: 'busy' }, span: shedSpan('busy') },
+    timeout: {
+      metric: { ...named, [ATTR_CONCURRENCY_LIMIT_REASON]: 'timeout' },
+      span: shedSpan('timeout'),
+    },
+  }
+
   async function refuse(c: Context, reason: 'busy' | 'timeout'): Promise<Response> {
+    if (instrumentation !== undefined) {
+      decided(
+        instrumentation,
+        METRIC_CONCURRENCY_LIMIT_SHED,
+        shed[reason].metric,
+        shed[reason].span
+      )
+    }
     const res = await onRejected(c, reason)
     res.headers.set('Retry-After', String(retryAfter))
     return res
@@ -58,11 +91,22 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions): MiddlewareHa
         waitTimeout === undefined
           ? c.req.raw.signal
           : AbortSignal.any([c.req.raw.signal, AbortSignal.timeout(waitTimeout)])
+      // The line is a wait like a primitive's: a span, and its depth as an up-down counter.
+      const ins = instrumentation
+      const wait = ins?.startWait('concurrencyLimit', 'wait', options.name)
+      ins?.add(METRIC_CONCURRENCY_LIMIT_QUEUED, 1, named)
       try {
         await slots.acquire({ signal })
       } catch {
+        wait?.end('aborted')
+        ins?.add(METRIC_CONCURRENCY_LIMIT_QUEUED, -1, named)
         // The client left (nobody reads this answer) or the wait timed out.
         return refuse(c, c.req.raw.signal.aborted ? 'busy' : 'timeout')
+      }
+      if (ins !== undefined) {
+        wait?.end('acquired')
+        ins.add(METRIC_CONCURRENCY_LIMIT_QUEUED, -1, named)
+        ins.annotate(QUEUED)
       }
     } else {
       // Free: taken at once, without touching the request's signal (costly to create on
@@ -76,4 +120,11 @@ export function concurrencyLimit(options: ConcurrencyLimitOptions): MiddlewareHa
       slots.release()
     }
   }
+}
+
+function shedSpan(reason: 'busy' | 'timeout') {
+  return {
+    [ATTR_CONCURRENCY_LIMIT_OUTCOME]: 'shed',
+    [ATTR_CONCURRENCY_LIMIT_REASON]: reason,
+  } as const
 }

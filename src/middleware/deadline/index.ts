@@ -1,5 +1,9 @@
 import type { MiddlewareHandler } from 'hono'
 import { TimeoutError } from '../../tasks/timeout-error.ts'
+import { decided, instrumentation } from '../../telemetry/instrumentation.ts'
+import { ATTR_DEADLINE_EXPIRED, METRIC_DEADLINE_EXPIRED } from '../../telemetry/names.ts'
+
+const EXPIRED_ATTRIBUTES = { [ATTR_DEADLINE_EXPIRED]: true } as const
 
 /** What `deadline()` puts on the context (typed through its middleware type). */
 export interface DeadlineVariables {
@@ -100,6 +104,9 @@ export function deadline(
     }
     if (result === HANDLED) return
     if (result !== EXPIRED) throw result.error // failed in time
+    if (instrumentation !== undefined) {
+      decided(instrumentation, METRIC_DEADLINE_EXPIRED, {}, EXPIRED_ATTRIBUTES)
+    }
     // A handler that stops at the abort and answers at once (onError included) does so within
     // a few microtask turns: let it finish first, so that the 504 replaces its answer rather
     // than the other way round. A timer would not do: fake timers in tests never fire it.

@@ -1,7 +1,13 @@
 import type { Context, MiddlewareHandler } from 'hono'
 import { type ClientAddressOptions, clientAddress } from '../../client-address.ts'
 import type { RateLimitResult, RateLimitRule, RateLimitStore } from '../../quota/index.ts'
+import { decided, instrumentation } from '../../telemetry/instrumentation.ts'
+import { ATTR_RATE_LIMIT_OUTCOME, METRIC_RATE_LIMIT_DECISIONS } from '../../telemetry/names.ts'
 import { MemoryStore } from './memory-store.ts'
+
+// Decision attributes, shared by every call (the metric's and the request span's).
+const ALLOWED = { [ATTR_RATE_LIMIT_OUTCOME]: 'allowed' } as const
+const LIMITED = { [ATTR_RATE_LIMIT_OUTCOME]: 'limited' } as const
 
 export type { RateLimitResult, RateLimitRule, RateLimitStore } from '../../quota/index.ts'
 export { MemoryStore, type MemoryStoreOptions } from './memory-store.ts'
@@ -108,6 +114,9 @@ export function rateLimit(options: RateLimitOptions): MiddlewareHandler {
     if (result.limit !== limitNumber) {
       limitNumber = result.limit
       limitText = String(limitNumber)
+    }
+    if (instrumentation !== undefined) {
+      decided(instrumentation, METRIC_RATE_LIMIT_DECISIONS, result.allowed ? ALLOWED : LIMITED)
     }
     if (!result.allowed) {
       const refused = await onLimited(c, result)
