@@ -49,10 +49,12 @@ import {
 import { clientRoutes } from './client-routes.ts'
 import * as cpuTasks from './cpu-tasks.ts'
 import { distributedRoutes } from './distributed-routes.ts'
+import type { OtelBindings } from './otel-sdk.ts'
 import { queueRoutes } from './queue-routes.ts'
+import { exampleTelemetry, telemetryRoutes } from './telemetry.ts'
 
 /** The bindings the example reads: wrangler.toml `[vars]` on Workers, the environment elsewhere. */
-export type Bindings = {
+export type Bindings = OtelBindings & {
   /** Bearer token guarding `/admin`; unset means every request is refused. */
   API_TOKEN?: string
   /** Seals session cookies (≥ 32 characters); unset, a random per-process one is used. */
@@ -140,6 +142,9 @@ function sessionSecret(env: Bindings | undefined): string {
 /** Lowers a route's body limit to 64 KiB (413: `Payload Too Large: the limit is 65536 bytes`). */
 const limitBody = bodyLimit({ maxBytes: MAX_BODY_BYTES })
 
+// First, so that the request's span covers everything after it (examples/telemetry.ts:
+// OTEL_DEBUG=1 prints the spans, OTEL_EXPORTER_OTLP_ENDPOINT sends them to a collector).
+app.use(...exampleTelemetry(service))
 app.use(accessLog())
 app.use(
   session({
@@ -710,3 +715,4 @@ app.get('/hash/:id', (c) => {
 app.route('/queue', queueRoutes(service))
 app.route('/distributed', distributedRoutes)
 app.route('/client', clientRoutes(service))
+app.route('/telemetry', telemetryRoutes)

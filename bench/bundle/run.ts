@@ -7,9 +7,10 @@
  *
  *   node bench/bundle/run.ts
  */
+import { builtinModules } from 'node:module'
 import { join } from 'node:path'
 import { gzipSync } from 'node:zlib'
-import { build } from 'esbuild'
+import { build, type Plugin } from 'esbuild'
 import { installPackage } from '../coldstart/installed.ts'
 
 export interface BundleSize {
@@ -21,17 +22,39 @@ export interface BundleSize {
   edgeioBytes: number
 }
 
-async function measure(name: string, entry: string): Promise<BundleSize> {
+/**
+ * Replaces the example's OpenTelemetry SDK module (examples/otel-sdk.ts: the SDK and the
+ * OTLP exporter a user brings, loaded only when an OTEL binding is set) with an empty one:
+ * the example without it is edgeio's share, comparable with the rows from before the SDK.
+ */
+const withoutOtelSdk: Plugin = {
+  name: 'without-otel-sdk',
+  setup(pluginBuild) {
+    pluginBuild.onResolve({ filter: /\/otel-sdk\.ts$/ }, () => ({
+      path: 'otel-sdk',
+      namespace: 'stub',
+    }))
+    pluginBuild.onLoad({ filter: /.*/, namespace: 'stub' }, () => ({
+      contents: 'export function registerOtelSdk() { return null }',
+      loader: 'js',
+    }))
+  },
+}
+
+async function measure(name: string, entry: string, plugins: Plugin[] = []): Promise<BundleSize> {
   const result = await build({
     entryPoints: [entry],
+    plugins,
     bundle: true,
     minify: true,
     format: 'esm',
-    platform: 'neutral',
+    // esbuild's default platform, as wrangler bundles: packages' `browser` file maps apply
+    // (the example's OpenTelemetry exporter then sends with fetch, not node:http).
+    platform: 'browser',
     target: 'es2024',
     conditions: ['workerd', 'worker', 'browser'],
-    // workerd's built-in modules, as wrangler leaves them.
-    external: ['cloudflare:*'],
+    // workerd's built-in modules, and Node's under nodejs_compat, as wrangler leaves them.
+    external: ['cloudflare:*', 'node:*', ...builtinModules],
     mainFields: ['browser', 'module', 'main'],
     write: false,
     metafile: true,
@@ -61,6 +84,11 @@ export function runBundleBench(): Promise<BundleSize[]> {
       'bench/bundle/example-plain-hono.ts'
     ),
     measure('example service (examples/workers)', 'examples/workers/index.ts'),
+    measure(
+      'example service without its OpenTelemetry SDK (examples/otel-sdk.ts stubbed)',
+      'examples/workers/index.ts',
+      [withoutOtelSdk]
+    ),
     measure(
       'benchmark routes, edgeio installed from the packed tarball',
       join(installPackage().dir, 'worker.js')

@@ -19,7 +19,10 @@ import { Hono } from 'hono'
 import { afterEach, beforeEach, describe, expect, test } from 'vitest'
 import { WaitUntilTracker } from '../../lifecycle/wait-until.ts'
 import { streamText } from '../../streaming/index.ts'
+import { Semaphore } from '../../sync/index.ts'
+import { currentInstrumentation, instrument, setInstrumentation } from '../../telemetry/index.ts'
 import { rateLimit } from '../rate-limit/index.ts'
+import { loadOtel } from './api.ts'
 import { telemetry } from './index.ts'
 
 /** AsyncLocalStorage as the context manager, as @opentelemetry/sdk-node registers it. */
@@ -76,7 +79,7 @@ describe('telemetry', () => {
     const app = new Hono()
       .use(telemetry({ tracerProvider: provider, tracerName: 'svc', tracerVersion: '1.2.3' }))
       .get('/users/:id', (c) => {
-        c.get('span').addEvent('loaded')
+        c.get('span')?.addEvent('loaded')
         return c.json({ id: c.req.param('id') })
       })
     const res = await app.request('http://api.example:8080/users/7?x=1', {
@@ -183,16 +186,16 @@ describe('telemetry', () => {
     expect(JSON.stringify(span.attributes)).not.toContain('s3cret')
   })
 
-  test('skip leaves a request untraced, with a no-op span on c', async () => {
-    let recording: boolean | undefined
+  test('skip leaves a request untraced, with no span on c', async () => {
+    let span: unknown = 'not called'
     const app = new Hono()
       .use(telemetry({ tracerProvider: provider, skip: (c) => c.req.path === '/healthz' }))
       .get('/healthz', (c) => {
-        recording = c.get('span').isRecording()
+        span = c.get('span')
         return c.text('ok')
       })
     expect((await app.request('/healthz')).status).toBe(200)
-    expect(recording).toBe(false)
+    expect(span).toBeUndefined()
     expect(exporter.getFinishedSpans()).toHaveLength(0)
   })
 
@@ -230,18 +233,70 @@ describe('telemetry', () => {
     expect(child?.spanContext().traceId).toBe(server?.spanContext().traceId)
   })
 
-  test('with no SDK registered the span is the no-op one, even for an incoming traceparent', async () => {
-    let span: { isRecording(): boolean; spanContext(): { traceId: string } } | undefined
+  test('reports the waits of named primitives under the request span, unless instrument: false', async () => {
+    context.setGlobalContextManager(new StorageContextManager())
+    const serve = async (options: { instrument?: boolean }) => {
+      const semaphore = new Semaphore(1, { name: 'db' })
+      await semaphore.acquire()
+      const app = new Hono()
+        .use(telemetry({ tracerProvider: provider, ...options }))
+        .get('/', async (c) => {
+          const waiting = semaphore.acquire() // parks: the permit is held
+          semaphore.release()
+          await waiting
+          return c.text('ok')
+        })
+      await loadOtel()
+      expect(await (await app.request('/')).text()).toBe('ok')
+      const spans = exporter.getFinishedSpans()
+      exporter.reset()
+      return spans
+    }
+    const previous = setInstrumentation(undefined)
+    try {
+      const [wait, server] = await serve({})
+      expect(wait?.name).toBe('Semaphore.acquire db')
+      expect(wait?.parentSpanContext?.spanId).toBe(server?.spanContext().spanId)
+      setInstrumentation(undefined)
+      expect((await serve({ instrument: false })).map((span) => span.name)).toEqual(['GET /'])
+      expect(currentInstrumentation()).toBeUndefined()
+    } finally {
+      setInstrumentation(previous)
+    }
+  })
+
+  test("keeps the user's own instrument() call instead of replacing it", async () => {
+    await loadOtel()
+    const previous = setInstrumentation(undefined)
+    try {
+      const own = instrument({ tracerProvider: provider })
+      const mine = currentInstrumentation() // installed at once: the API is loaded
+      expect(mine).toBeDefined()
+      telemetry()
+      expect(currentInstrumentation()).toBe(mine)
+      own.uninstall()
+      telemetry()
+      expect(currentInstrumentation()).toBeDefined()
+      expect(currentInstrumentation()).not.toBe(mine)
+    } finally {
+      setInstrumentation(previous)
+    }
+  })
+
+  test('with no SDK registered there is no span, nor an active one, even for an incoming traceparent', async () => {
+    let span: unknown = 'not called'
+    let active: unknown = 'not called'
     const app = new Hono().use(telemetry()).get('/', (c) => {
       span = c.get('span')
+      active = trace.getActiveSpan()
       return c.text('ok')
     })
     const res = await app.request('/', {
       headers: { traceparent: `00-${TRACE_ID}-${PARENT_ID}-01` },
     })
     expect(await res.text()).toBe('ok')
-    expect(span?.isRecording()).toBe(false)
-    expect(span?.spanContext().traceId).toBe('00000000000000000000000000000000')
+    expect(span).toBeUndefined()
+    expect(active).toBeUndefined()
   })
 
   test('an SDK registered after the middleware was built is picked up', async () => {
