@@ -27,6 +27,7 @@ const entries = {
   bun: 'adapters/bun/index.ts',
   redis: 'src/distributed/redis/index.ts',
   testing: 'testing/index.ts',
+  prometheus: 'prometheus/index.ts',
   'executor-node': 'adapters/node/executor.ts',
   'task-host': 'src/executor/task-host.ts',
   'web-worker-host': 'src/executor/web-worker-host.ts',
