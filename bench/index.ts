@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { type BundleSize, runBundleBench } from './bundle/run.ts'
 import { ratioChart } from './chart.ts'
+import { type ClientBenchRow, clientTable } from './client/index.ts'
 import { installPackage } from './coldstart/installed.ts'
 import { coldStartRatios, coldStartTable, runColdStartBench } from './coldstart/run.ts'
 import { hasTaskset } from './http/process.ts'
@@ -102,6 +103,20 @@ function bundleTable(sizes: readonly BundleSize[]): string {
   ].join('\n')
 }
 
+/**
+ * The outbound client's overhead (bench/client/index.ts) in a process of its own, with
+ * `--expose-gc` so that each round pays for its own garbage; its rows.
+ */
+function runClientBench(): ClientBenchRow[] {
+  const args = ['--expose-gc', `${root}bench/client/index.ts`, '--json']
+  if (quick) args.push('--calls', '200', '--rounds', '5')
+  const out = execFileSync(process.execPath, args, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  return JSON.parse(out.trim().split('\n').at(-1) as string) as ClientBenchRow[]
+}
+
 /** The primitives benchmark (bench/primitives/run.ts) on one pinned core; its markdown. */
 function runPrimitivesBench(): string {
   const script = ['--expose-gc', `${root}bench/primitives/run.ts`, ...PRIMITIVES_ARGS]
@@ -134,6 +149,8 @@ step('middleware')
 const middleware = await runMiddlewareBench(shorter)
 step('redis')
 const redis = await runRedisBenches()
+step('client')
+const client = runClientBench()
 step('primitives')
 const primitives = runPrimitivesBench()
 removeBenchDirs()
@@ -144,6 +161,9 @@ const bundle = {
   edgeio: byName('bundle/edgeio.ts'),
   examplePlain: byName('bundle/example-plain-hono.ts'),
   example: byName('examples/workers/index.ts'),
+  exampleWithoutSdk: bundles.find((b) =>
+    b.name.includes('without its OpenTelemetry SDK')
+  ) as BundleSize,
 }
 const coldRatios = coldStartRatios(cold)
 const installed = installPackage()
@@ -160,7 +180,8 @@ const ratios: Record<Runtime, Ratio[]> = {
 const soakVerdictNow = soakVerdict(soak)
 const soakGrew = soakVerdictNow.grew
 const gzipDelta = bundle.edgeio.gzipBytes - bundle.plain.gzipBytes
-const exampleDelta = bundle.example.gzipBytes - bundle.examplePlain.gzipBytes
+const exampleDelta = bundle.exampleWithoutSdk.gzipBytes - bundle.examplePlain.gzipBytes
+const sdkWeight = bundle.example.gzipBytes - bundle.exampleWithoutSdk.gzipBytes
 
 const targets = targetsTable([
   ...ratios.node
@@ -197,6 +218,7 @@ const targets = targetsTable([
     measured: `${memory[runtime].toFixed(2)} ×`,
     holds: memory[runtime] <= 1.1,
   })),
+  ...clientTargets(client),
   {
     target: `No steady RSS growth over a ${soak.seconds} s soak (Node)`,
     measured: soakGrew
@@ -205,6 +227,29 @@ const targets = targetsTable([
     holds: !soakGrew,
   },
 ])
+
+/** Issue #17's overhead targets for the client with its defaults. */
+function clientTargets(rows: readonly ClientBenchRow[]) {
+  const defaults = rows.find((r) => r.variant === 'client (defaults)')
+  if (defaults === undefined) return []
+  return [
+    {
+      target: 'Client call (#17): CPU/call ≤ 1.05 × bare fetch (Node, local upstream)',
+      measured: `${defaults.vsFetch.toFixed(3)} ×`,
+      holds: defaults.vsFetch <= 1.05,
+    },
+    // Only when ky is installed (it is not a dependency: docs/client.md says why).
+    ...(defaults.vsKy === undefined
+      ? []
+      : [
+          {
+            target: 'Client call (#17): CPU/call ≤ 1.0 × ky used directly',
+            measured: `${defaults.vsKy.toFixed(3)} ×`,
+            holds: defaults.vsKy <= 1,
+          },
+        ]),
+  ]
+}
 
 const bars = [
   ...(['node', 'deno', 'workerd'] as const).flatMap((runtime) =>
@@ -352,8 +397,11 @@ features weigh, not overhead.
 ${bundleTable(bundles)}
 
 edgeio's Service and Workers adapter add ${kib(gzipDelta)} gzip to a plain Hono worker
-(target ≤ 5 KiB). The example weighs ${kib(exampleDelta)} gzip more than its routes in
-plain Hono; ${kib(bundle.example.edgeioBytes)} of its minified code is edgeio's.
+(target ≤ 5 KiB). The example, without the OpenTelemetry SDK and exporter it brings for
+\`OTEL_DEBUG\` / \`OTEL_EXPORTER_OTLP_ENDPOINT\` (a user's choice, loaded only when one is set),
+weighs ${kib(exampleDelta)} gzip more than its routes in plain Hono;
+${kib(bundle.exampleWithoutSdk.edgeioBytes)} of its minified code is edgeio's. The SDK adds
+${kib(sdkWeight)} gzip.
 
 ## Middleware overhead on Node
 
@@ -365,6 +413,19 @@ connections, ${shorter.warmup} s warm-up then ${shorter.duration} s measured, ${
 ${middlewareTable(middleware)}
 
 ${redisSection(redis)}
+## Outbound client on Node (issue #17)
+
+CPU per call of \`createClient()\`'s \`client.fetch\` to a local keep-alive upstream (a child
+process, not counted), 8 calls in flight, each body read, against bare \`fetch\` (and ky used
+directly, when installed), and of the client on its own undici pool (\`nodeFetch\`,
+edgeio/node) against undici's \`fetch\` on the same kind of \`Agent\` with no client. CPU is
+the calling process's (GC threads included); each round forces a young-generation GC at its
+end so that it pays for its own garbage; ${quick ? '5 rounds of 200 calls' : '101 rounds of 500 calls'}, the variants in
+turn within each round, ratios the median (and interquartile range) of per-round ratios
+(\`node --expose-gc bench/client/index.ts\`).
+
+${clientTable(client)}
+
 ## Primitives
 
 Side by side with async-mutex, async-sema, p-limit, p-queue and async-channel, each

@@ -30,6 +30,12 @@ import {
 } from '../../src/internal.ts'
 import { DeferredWebSocketServer } from './websocket-server.ts'
 
+export {
+  type NodeFetchOptions,
+  nodeFetch,
+  type PooledFetch,
+} from './client-pool.ts'
+
 /**
  * What the runtime-neutral helpers get from Node. The TCP connector, the static server and
  * piscina are loaded on first use: most services open no TCP connection and serve no files

@@ -78,6 +78,9 @@ export class ClientCore {
     // Each call counts itself out synchronously as it is aborted, so the set is empty once
     // this loop is through.
     for (const abort of [...this.active]) abort(reason)
+    // A fetch with a pool of its own (nodeFetch) goes with its client: its sockets close.
+    const close = (this.#fetch as { close?: unknown } | undefined)?.close
+    if (typeof close === 'function') await (close as () => Promise<void>).call(this.#fetch)
   }
 }
 

@@ -53,9 +53,14 @@ export function merge(
  * carries an `Idempotency-Key` (the IETF draft's header, which makes a POST safe to repeat
  * for servers that honour it).
  */
-export function mayRetry(method: string, headers: () => Headers, p: RetryPolicy): boolean {
+export function mayRetry(
+  method: string,
+  headers: HeadersInit | undefined,
+  p: RetryPolicy
+): boolean {
   if (p.limit === 0) return false
-  return p.methods.has(method) || headers().has('idempotency-key')
+  // The headers are looked at only for a method outside the policy (a POST).
+  return p.methods.has(method) || new Headers(headers).has('idempotency-key')
 }
 
 /**

@@ -105,7 +105,11 @@ export interface ClientOptions {
    * aiohttp's `raise_for_status`. Default false: responses are returned, as `fetch` does.
    */
   raiseForStatus?: boolean
-  /** The fetch to call. Default `globalThis.fetch`, looked up at each call. */
+  /**
+   * The fetch to call. Default `globalThis.fetch`, looked up at each call. One with a
+   * `close()` method (`nodeFetch()` from `edgeio/node`, a keep-alive pool of its own) is
+   * closed when the client closes: give each client its own.
+   */
   fetch?: FetchFunction
 }
 
