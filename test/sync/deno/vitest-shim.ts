@@ -38,6 +38,19 @@ export function describe(name: string, fn: () => void): void {
   }
 }
 
+/** vitest's `describe.each` for tuples: one block per case, `%s` filled in order. */
+describe.each =
+  <T extends readonly unknown[]>(cases: readonly T[]) =>
+  (name: string, fn: (...args: T) => void): void => {
+    for (const args of cases) {
+      let i = 0
+      describe(
+        name.replace(/%s/g, () => String(args[i++])),
+        () => fn(...args)
+      )
+    }
+  }
+
 export function beforeEach(fn: Hook): void {
   scope.before.push(fn)
 }
@@ -102,6 +115,14 @@ function matchers(actual: unknown) {
     },
     toBeGreaterThan(n: number): void {
       assert.ok((actual as number) > n, `expected ${String(actual)} > ${n}`)
+    },
+    toBeLessThanOrEqual(n: number): void {
+      assert.ok((actual as number) <= n, `expected ${String(actual)} <= ${n}`)
+    },
+    toMatch(expected: RegExp | string): void {
+      const text = String(actual)
+      if (typeof expected === 'string') assert.ok(text.includes(expected), text)
+      else assert.match(text, expected)
     },
     toBeGreaterThanOrEqual(n: number): void {
       assert.ok((actual as number) >= n, `expected ${String(actual)} >= ${n}`)
