@@ -117,6 +117,15 @@ function runClientBench(): ClientBenchRow[] {
   return JSON.parse(out.trim().split('\n').at(-1) as string) as ClientBenchRow[]
 }
 
+/** telemetry() and requestLog() per request, in-process (bench/telemetry/index.ts); its markdown. */
+function runTelemetryBench(): string {
+  const args = [`${root}bench/telemetry/index.ts`, '--rounds', quick ? '20' : '300']
+  return execFileSync(process.execPath, args, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+}
+
 /** The primitives benchmark (bench/primitives/run.ts) on one pinned core; its markdown. */
 function runPrimitivesBench(): string {
   const script = ['--expose-gc', `${root}bench/primitives/run.ts`, ...PRIMITIVES_ARGS]
@@ -151,6 +160,8 @@ step('redis')
 const redis = await runRedisBenches()
 step('client')
 const client = runClientBench()
+step('telemetry')
+const telemetryTables = runTelemetryBench()
 step('primitives')
 const primitives = runPrimitivesBench()
 removeBenchDirs()
@@ -425,6 +436,18 @@ turn within each round, ratios the median (and interquartile range) of per-round
 (\`node --expose-gc bench/client/index.ts\`).
 
 ${clientTable(client)}
+
+## Telemetry on Node (issue #16)
+
+\`telemetry()\` and \`requestLog()\` in front of a one-route JSON app, through
+\`app.request()\` one request at a time, against the same app behind a no-op middleware (the
+fair baseline: any middleware makes Hono compose the chain); all configurations in one
+process, in short alternating blocks, the order rotated each round
+(\`node bench/telemetry/index.ts\`). "No SDK" is the cost every user of \`telemetry()\` pays
+(target: within 2 %); "SDK" records and drops each span (\`BasicTracerProvider\`,
+\`SimpleSpanProcessor\`). The second table calls each middleware alone on one context.
+
+${telemetryTables}
 
 ## Primitives
 
