@@ -1,5 +1,6 @@
 import type { Attributes, Span, TextMapSetter } from '@opentelemetry/api'
 import { loadedOtel, type OtelApi } from '../middleware/telemetry/api.ts'
+import { KNOWN_METHODS } from '../middleware/telemetry/methods.ts'
 
 // Trace propagation and a CLIENT span per attempt, following the HTTP client semantic
 // conventions. Only when `@opentelemetry/api` is already loaded (`telemetry()` or the
@@ -10,18 +11,6 @@ import { loadedOtel, type OtelApi } from '../middleware/telemetry/api.ts'
 
 /** The instrumentation scope of the client's spans. */
 const TRACER = 'edgeio.client'
-
-const KNOWN_METHODS = new Set([
-  'GET',
-  'HEAD',
-  'POST',
-  'PUT',
-  'DELETE',
-  'CONNECT',
-  'OPTIONS',
-  'TRACE',
-  'PATCH',
-])
 
 /** Never replaces a header the caller set (a `traceparent` of their own). */
 const setter: TextMapSetter<Headers> = {

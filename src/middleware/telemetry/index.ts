@@ -4,6 +4,7 @@ import { clientAddress } from '../../client-address.ts'
 import { instrument, instrumentCalled } from '../../telemetry/instrument.ts'
 import { loadedOtel, loadOtel, type OtelApi } from './api.ts'
 import { isStreamed, onBodyEnd } from './body.ts'
+import { KNOWN_METHODS } from './methods.ts'
 import { routeTemplate } from './route.ts'
 
 export { routeTemplate } from './route.ts'
@@ -50,18 +51,6 @@ export interface TelemetryOptions {
    */
   instrument?: boolean
 }
-
-const KNOWN_METHODS = new Set([
-  'GET',
-  'HEAD',
-  'POST',
-  'PUT',
-  'DELETE',
-  'CONNECT',
-  'OPTIONS',
-  'TRACE',
-  'PATCH',
-])
 
 const headerGetter: TextMapGetter<Headers> = {
   keys: (headers) => Array.from(headers.keys()),

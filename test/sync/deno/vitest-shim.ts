@@ -168,9 +168,27 @@ function checkError(thrown: unknown, expected?: RegExp | string | Ctor): void {
 type Matchers = ReturnType<typeof matchers>
 type AsyncMatchers = { [K in keyof Matchers]: (...args: Parameters<Matchers[K]>) => Promise<void> }
 
+/** `expect(x).not.<matcher>`: passes where the matcher throws, and the other way round. */
+function negated(actual: unknown): Matchers {
+  const m = matchers(actual) as unknown as Record<string, (...a: unknown[]) => void>
+  return new Proxy({} as Matchers, {
+    get:
+      (_, key: string) =>
+      (...args: unknown[]) => {
+        let passed = true
+        try {
+          m[key]?.(...args)
+        } catch {
+          passed = false
+        }
+        assert.ok(!passed, `expected ${String(actual)} not to pass ${key}`)
+      },
+  })
+}
+
 export function expect(
   actual: unknown
-): Matchers & { rejects: AsyncMatchers; resolves: AsyncMatchers } {
+): Matchers & { not: Matchers; rejects: AsyncMatchers; resolves: AsyncMatchers } {
   const settle = (want: 'fulfilled' | 'rejected'): AsyncMatchers =>
     new Proxy({} as AsyncMatchers, {
       get:
@@ -191,6 +209,7 @@ export function expect(
         },
     })
   return Object.assign(matchers(actual), {
+    not: negated(actual),
     rejects: settle('rejected'),
     resolves: settle('fulfilled'),
   })
