@@ -72,12 +72,4 @@ export async function startEchoServer(): Promise<EchoServer> {
 }
 
 /** A loopback port where nothing listens (bound, then released), for refused connections. */
-export async function closedPort(): Promise<number> {
-  const server = createServer()
-  server.listen(0, '127.0.0.1')
-  await once(server, 'listening')
-  const { port } = server.address() as AddressInfo
-  server.close()
-  await once(server, 'close')
-  return port
-}
+export { freePort as closedPort } from '../fixtures/ports.ts'

@@ -6,26 +6,16 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, test } from 'vitest'
+import { root, runtimeCommand } from './spawn.ts'
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
-const bin = (name: string) => `${root}node_modules/.bin/${name}`
 const fixture = 'test/fixtures/two-servers.ts'
 
 const commands = {
-  node: [bin('node'), fixture],
-  deno: [
-    bin('deno'),
-    'run',
-    '--cached-only',
-    '--allow-net',
-    '--allow-env',
-    '--allow-read',
-    fixture,
-  ],
-  bun: [bin('bun'), fixture],
-} as const
+  node: runtimeCommand('node', fixture),
+  deno: runtimeCommand('deno', fixture),
+  bun: runtimeCommand('bun', fixture),
+}
 
 interface TwoServers {
   readonly child: ChildProcess

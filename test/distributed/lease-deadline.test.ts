@@ -2,41 +2,21 @@
 // grant or the last successful renewal was sent `leaseMs` ago, on this process's clock, even
 // while renew calls hang (a paused Redis) and whatever the coordinator's clock says.
 import { afterEach, describe, expect, it } from 'vitest'
-import type { CoordinatorNamespace, CoordinatorStub } from '../../src/distributed/protocol.ts'
 import {
   createLocalCoordinator,
   DistributedLock,
   LeaseLostError,
   type LocalCoordinator,
 } from '../../src/index.ts'
+import { type Renew, withRenewControl } from './renew-control.ts'
 
 let local: LocalCoordinator | undefined
 afterEach(() => local?.close())
 
-type Renew = CoordinatorStub['renew']
-
-/** The in-process coordinator, its `renew` replaced while `renew.current` is set. */
+/** The in-process coordinator, its `renew` replaced while `control.current` is set. */
 function withRenew(options: { now?: () => number } = {}) {
   local = createLocalCoordinator(options)
-  const inner = local
-  const control: { current: Renew | undefined; calls: number } = { current: undefined, calls: 0 }
-  const binding: CoordinatorNamespace = {
-    idFromName: (name) => inner.idFromName(name),
-    get(id) {
-      const stub = inner.get(id)
-      return {
-        ...stub,
-        acquire: (request) => stub.acquire(request),
-        release: (ref) => stub.release(ref),
-        inspect: (name) => stub.inspect(name),
-        renew: (request) => {
-          control.calls++
-          return control.current ? control.current(request) : stub.renew(request)
-        },
-      } as CoordinatorStub
-    },
-  }
-  return { binding, control }
+  return withRenewControl(local)
 }
 
 const hang: Renew = () => new Promise(() => {})

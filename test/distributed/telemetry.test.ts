@@ -13,6 +13,7 @@ import {
 } from '../../src/index.ts'
 import { setInstrumentation } from '../../src/telemetry/instrumentation.ts'
 import { recorder } from '../sync/recording.ts'
+import { withRenewControl } from './renew-control.ts'
 
 let local: LocalCoordinator | undefined
 afterEach(() => {
@@ -126,21 +127,9 @@ describe('distributed acquire', () => {
     const rec = recorder()
     setInstrumentation(rec.instrumentation)
     local = createLocalCoordinator()
-    const inner = local
     // A coordinator whose renewals hang (a paused Redis): the lease is lost at its deadline.
-    const binding: CoordinatorNamespace = {
-      idFromName: (name) => inner.idFromName(name),
-      get(id) {
-        const stub = inner.get(id)
-        return {
-          ...stub,
-          acquire: (request) => stub.acquire(request),
-          release: (ref) => stub.release(ref),
-          inspect: (name) => stub.inspect(name),
-          renew: () => new Promise(() => {}),
-        } as CoordinatorStub
-      },
-    }
+    const { binding, control } = withRenewControl(local)
+    control.current = () => new Promise(() => {})
     const lock = new DistributedLock(binding, 'hung', { leaseMs: 120, renewEveryMs: 40 })
     const lease = await lock.acquire()
     await new Promise((resolve) => lease.signal.addEventListener('abort', resolve, { once: true }))

@@ -66,6 +66,29 @@ export async function createProject(
   return project
 }
 
+/**
+ * A project with edgeio (from `tarball`), hono and @hono/node-server only, whose `check.mjs`
+ * imports `edgeio`, `edgeio/node`, then `entry`: run it with node to see what a user gets when
+ * the entry's optional peers are not installed (it prints `refused: <message>`).
+ */
+export function projectWithoutPeers(entry: string, tarball: string): Promise<Project> {
+  const check = `
+await import('edgeio')
+await import('edgeio/node')
+try {
+  await import('${entry}')
+  console.log('${entry} loaded')
+} catch (error) {
+  console.log('refused:', error.message)
+}
+`
+  return createProject({ 'check.mjs': check }, [
+    tarball,
+    pinned('hono'),
+    pinned('@hono/node-server'),
+  ])
+}
+
 export async function npmInstall(dir: string, specs: string[]): Promise<void> {
   await run(
     'npm',

@@ -11,6 +11,7 @@ import {
   createProject,
   type Project,
   pinned,
+  projectWithoutPeers,
   runIn,
   type ServerProcess,
   spawnServer,
@@ -70,21 +71,7 @@ beforeAll(async () => {
         pinned('typescript'),
       ]
     ),
-    createProject(
-      {
-        'check.mjs': `
-await import('edgeio')
-await import('edgeio/node')
-try {
-  await import('edgeio/prometheus')
-  console.log('prometheus entry loaded')
-} catch (error) {
-  console.log('refused:', error.message)
-}
-`,
-      },
-      [inject('edgeioTarball'), pinned('hono'), pinned('@hono/node-server')]
-    ),
+    projectWithoutPeers('edgeio/prometheus', inject('edgeioTarball')),
   ])
 }, 180_000)
 afterAll(async () => {

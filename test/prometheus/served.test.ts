@@ -3,7 +3,6 @@
  * app, one process each on an ephemeral loopback port), scraped over HTTP with fetch; and
  * the separate-listener setup (the metrics on a second, loopback-only port of one process).
  */
-import { fileURLToPath } from 'node:url'
 import { MeterProvider } from '@opentelemetry/sdk-metrics'
 import { Hono } from 'hono'
 import { afterAll, beforeAll, describe, expect, test } from 'vitest'
@@ -11,23 +10,14 @@ import { serve } from '../../adapters/node/index.ts'
 import { PROMETHEUS_CONTENT_TYPE, prometheusMetrics } from '../../prometheus/index.ts'
 import { Service } from '../../src/index.ts'
 import { type ServerProcess, spawnServer, stopServer } from '../../testing/index.ts'
+import { root, runtimeCommand } from '../conformance/spawn.ts'
 import { parseExposition, sampleValue } from './exposition.ts'
 
-const root = fileURLToPath(new URL('../../', import.meta.url))
-const bin = (name: string) => `${root}node_modules/.bin/${name}`
 const commands = {
-  node: [bin('node'), 'test/prometheus/fixtures/node.ts'],
-  deno: [
-    bin('deno'),
-    'run',
-    '--cached-only',
-    '--allow-net',
-    '--allow-env',
-    '--allow-read',
-    'test/prometheus/fixtures/deno.ts',
-  ],
-  bun: [bin('bun'), 'test/prometheus/fixtures/bun.ts'],
-} as const
+  node: runtimeCommand('node', 'test/prometheus/fixtures/node.ts'),
+  deno: runtimeCommand('deno', 'test/prometheus/fixtures/deno.ts'),
+  bun: runtimeCommand('bun', 'test/prometheus/fixtures/bun.ts'),
+}
 
 describe.each(Object.keys(commands) as (keyof typeof commands)[])('on %s', (runtime) => {
   let server: ServerProcess

@@ -7,10 +7,11 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
+import { freePorts } from '../fixtures/ports.ts'
+import { redisServerArgs } from './server.ts'
 
 const run = promisify(execFile)
 
@@ -24,28 +25,6 @@ export interface RedisCluster {
   readonly nodes: readonly ClusterNodeAddress[]
   /** Stops every node and removes their directories. Idempotent. */
   stop(): Promise<void>
-}
-
-/** Ports free right now on 127.0.0.1, all held open until every one is chosen (no repeats). */
-async function freePorts(count: number): Promise<number[]> {
-  const probes = Array.from({ length: count }, () => createServer())
-  try {
-    const ports: number[] = []
-    for (const probe of probes) {
-      probe.listen(0, '127.0.0.1')
-      await once(probe, 'listening')
-      const address = probe.address()
-      if (address === null || typeof address === 'string') throw new Error('no port')
-      ports.push(address.port)
-    }
-    return ports
-  } finally {
-    await Promise.all(
-      probes.map((probe) =>
-        probe.listening ? new Promise((resolve) => probe.close(resolve)) : undefined
-      )
-    )
-  }
 }
 
 /** One command through `redis-cli` to the node on `port`; its reply as text. */
@@ -108,12 +87,7 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
       const child = spawn(
         'redis-server',
         [
-          '--port',
-          String(port),
-          '--bind',
-          '127.0.0.1',
-          '--dir',
-          dir,
+          ...redisServerArgs(port, dir),
           '--cluster-enabled',
           'yes',
           '--cluster-port',
@@ -122,12 +96,8 @@ export async function startRedisCluster(masters = 3): Promise<RedisCluster> {
           `nodes-${port}.conf`,
           '--cluster-node-timeout',
           '5000',
-          '--save',
-          '',
           '--appendonly',
           'no',
-          '--loglevel',
-          'warning',
         ],
         { stdio: ['ignore', 'pipe', 'pipe'] }
       )

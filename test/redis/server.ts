@@ -6,9 +6,29 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { mkdtempSync, rmSync } from 'node:fs'
-import { createServer, Socket } from 'node:net'
+import { Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from '../fixtures/ports.ts'
+
+/**
+ * What every test-owned redis-server is started with: loopback only, its own directory, no
+ * RDB snapshots, warnings only in the log (the part a failed start prints).
+ */
+export function redisServerArgs(port: number, dir: string): string[] {
+  return [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--loglevel',
+    'warning',
+  ]
+}
 
 export interface RedisServerOptions {
   /**
@@ -34,18 +54,6 @@ export interface RedisServer {
   restart(): Promise<void>
   /** Stops the server and removes its directory. Idempotent. */
   stop(): Promise<void>
-}
-
-/** A port free right now on 127.0.0.1 (the server is started on it at once). */
-async function freePort(): Promise<number> {
-  const probe = createServer()
-  probe.listen(0, '127.0.0.1')
-  await once(probe, 'listening')
-  const address = probe.address()
-  probe.close()
-  await once(probe, 'close')
-  if (address === null || typeof address === 'string') throw new Error('no port')
-  return address.port
 }
 
 /** Resolves once the server answers PING on `port`, or rejects after `timeoutMs`. */
@@ -97,20 +105,11 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
 
   async function launch(): Promise<void> {
     const args = [
-      '--port',
-      String(port),
-      '--bind',
-      '127.0.0.1',
-      '--dir',
-      dir,
-      '--save',
-      '',
+      ...redisServerArgs(port, dir),
       '--appendonly',
       options.persistent ? 'yes' : 'no',
       '--appendfsync',
       'always',
-      '--loglevel',
-      'warning',
     ]
     const started = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] })
     let output = ''
