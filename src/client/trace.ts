@@ -1,5 +1,5 @@
 import type { Attributes, Span, TextMapSetter } from '@opentelemetry/api'
-import { loadedOtel, type OtelApi } from '../middleware/telemetry/api.ts'
+import { loadedOtel, type OtelApi, sdkTracer } from '../middleware/telemetry/api.ts'
 import { KNOWN_METHODS } from '../middleware/telemetry/methods.ts'
 
 // Trace propagation and a CLIENT span per attempt, following the HTTP client semantic
@@ -47,11 +47,7 @@ export function traceAttempt(
   const otel = loadedOtel()
   if (otel === undefined) return undefined
   const active = otel.context.active()
-  const provider = otel.trace.getTracerProvider()
-  const tracer =
-    provider instanceof otel.ProxyTracerProvider
-      ? provider.getDelegateTracer(TRACER)
-      : provider.getTracer(TRACER)
+  const tracer = sdkTracer(otel, TRACER)
   let span: Span | undefined
   let context = active
   if (tracer !== undefined) {

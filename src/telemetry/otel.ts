@@ -9,7 +9,7 @@ import type {
   TracerProvider,
   UpDownCounter,
 } from '@opentelemetry/api'
-import type { OtelApi } from '../middleware/telemetry/api.ts'
+import { type OtelApi, sdkTracer } from '../middleware/telemetry/api.ts'
 import type { Attributes, Instrumentation, WaitRecord } from './instrumentation.ts'
 import {
   ATTR_PRIMITIVE,
@@ -87,12 +87,7 @@ export function otelInstrumentation(
    * it up: looked up per call until an SDK registers, then kept.
    */
   function currentTracer(): Tracer | undefined {
-    if (tracer !== undefined) return tracer
-    const global = otel.trace.getTracerProvider()
-    tracer =
-      global instanceof otel.ProxyTracerProvider
-        ? global.getDelegateTracer(SCOPE_NAME)
-        : global.getTracer(SCOPE_NAME)
+    tracer ??= sdkTracer(otel, SCOPE_NAME)
     return tracer
   }
 

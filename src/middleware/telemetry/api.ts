@@ -6,6 +6,7 @@
  * 1.16 × without). Bundlers still tree-shake it out of apps that never trace.
  */
 export type OtelApi = typeof import('@opentelemetry/api')
+type Tracer = import('@opentelemetry/api').Tracer
 
 let api: OtelApi | undefined
 let loading: Promise<OtelApi> | undefined
@@ -13,6 +14,22 @@ let loading: Promise<OtelApi> | undefined
 /** The API once loaded, else `undefined` (nothing has asked for it yet, or it is loading). */
 export function loadedOtel(): OtelApi | undefined {
   return api
+}
+
+/**
+ * The tracer of the SDK registered as the global provider, or `undefined` while none is:
+ * the API's proxy would hand out a no-op tracer instead, whose spans still cost the extract,
+ * span and context calls of a traced request (~0.2 µs on Node).
+ */
+export function sdkTracer(
+  otel: OtelApi,
+  name: string,
+  version?: string | undefined
+): Tracer | undefined {
+  const provider = otel.trace.getTracerProvider()
+  return provider instanceof otel.ProxyTracerProvider
+    ? provider.getDelegateTracer(name, version)
+    : provider.getTracer(name, version)
 }
 
 /** Loads the API (once); what the middleware awaits until it has it. */

@@ -1,14 +1,5 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
-import {
-  type ContextManager,
-  context,
-  type Context as OtelContext,
-  propagation,
-  ROOT_CONTEXT,
-  SpanKind,
-  SpanStatusCode,
-  trace,
-} from '@opentelemetry/api'
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks'
 import { W3CTraceContextPropagator } from '@opentelemetry/core'
 import {
   BasicTracerProvider,
@@ -24,32 +15,6 @@ import { currentInstrumentation, instrument, setInstrumentation } from '../../te
 import { rateLimit } from '../rate-limit/index.ts'
 import { loadOtel } from './api.ts'
 import { telemetry } from './index.ts'
-
-/** AsyncLocalStorage as the context manager, as @opentelemetry/sdk-node registers it. */
-class StorageContextManager implements ContextManager {
-  #storage = new AsyncLocalStorage<OtelContext>()
-  active(): OtelContext {
-    return this.#storage.getStore() ?? ROOT_CONTEXT
-  }
-  with<A extends unknown[], F extends (...args: A) => ReturnType<F>>(
-    ctx: OtelContext,
-    fn: F,
-    thisArg?: ThisParameterType<F>,
-    ...args: A
-  ): ReturnType<F> {
-    return this.#storage.run(ctx, () => fn.apply(thisArg, args))
-  }
-  bind<T>(_ctx: OtelContext, target: T): T {
-    return target
-  }
-  enable(): this {
-    return this
-  }
-  disable(): this {
-    this.#storage.disable()
-    return this
-  }
-}
 
 const TRACE_ID = '0af7651916cd43dd8448eb211c80319c'
 const PARENT_ID = 'b7ad6b7169203331'
@@ -216,7 +181,7 @@ describe('telemetry', () => {
   })
 
   test('the rest of the chain runs in the span: spans started in the handler are its children', async () => {
-    context.setGlobalContextManager(new StorageContextManager())
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
     trace.setGlobalTracerProvider(provider)
     let active: unknown
     const app = new Hono().use(telemetry()).get('/', async (c) => {
@@ -234,7 +199,7 @@ describe('telemetry', () => {
   })
 
   test('reports the waits of named primitives under the request span, unless instrument: false', async () => {
-    context.setGlobalContextManager(new StorageContextManager())
+    context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
     const serve = async (options: { instrument?: boolean }) => {
       const semaphore = new Semaphore(1, { name: 'db' })
       await semaphore.acquire()
