@@ -42,6 +42,25 @@ const server = await serve(new Service(app), { port: 0 })
 console.log(\`listening on \${server.url}\`)
 `
 
+// A client on its own undici pool calling a server of the same process, as docs/client.md
+// sets it up; prints what it got, or the error, and how many sockets the pool had open.
+const pooledClient = `
+import { Hono } from 'hono'
+import { createClient, Service } from 'edgeio'
+import { nodeFetch, serve } from 'edgeio/node'
+const server = await serve(new Service(new Hono().get('/', (c) => c.text('pooled'))), { port: 0 })
+const fetch = nodeFetch({ connections: 2 })
+const client = createClient({ limit: { perHost: 2 }, fetch })
+try {
+  const texts = await Promise.all([1, 2, 3, 4, 5].map(async () => (await client.get(server.url)).text()))
+  console.log(texts.join(' '), 'sockets:', fetch.connections()[new URL(server.url).origin])
+} catch (error) {
+  console.log('refused:', error.message)
+}
+await client.close()
+await server.close()
+`
+
 /** Opens a WebSocket to `url`, sends `text`, resolves with the first reply or the close. */
 function echoOnce(url: string, text: string): Promise<string> {
   return new Promise((resolve) => {
@@ -64,6 +83,7 @@ beforeAll(async () => {
       'app.cjs': commonjs,
       ...executorFiles('edgeio/node'),
       'websocket.js': websocketService,
+      'client.js': pooledClient,
     },
     // As the README says for Node: no ws (WebSocket routes only), no piscina (executors only).
     [inject('edgeioTarball'), pinned('hono'), pinned('@hono/node-server')]
@@ -114,6 +134,20 @@ describe('service.executor() on worker threads (piscina, an optional peer)', () 
       server.child.kill('SIGTERM')
     }
     expect(await server.exited).toBe(0)
+  }, 60_000)
+})
+
+describe("createClient on nodeFetch's pool (undici, an optional peer loaded on the first call)", () => {
+  test('without undici installed, the call fails naming the package to install', async () => {
+    const output = await runIn(project.dir, bin('node'), ['client.js'])
+    expect(output).toContain('refused: nodeFetch() pools connections with undici')
+    expect(output).toContain('npm install undici')
+  })
+
+  test('with undici installed, calls go over the pool of the installed package', async () => {
+    await npmInstall(project.dir, [pinned('undici')])
+    const output = await runIn(project.dir, bin('node'), ['client.js'])
+    expect(output).toMatch(/^pooled pooled pooled pooled pooled sockets: [12]$/m)
   }, 60_000)
 })
 
