@@ -6,7 +6,7 @@ import type { Release } from './limiter.ts'
 import { originOf } from './origin.ts'
 import { backoff, isReplayable, mayRetry, merge, retryAfterMs } from './retry.ts'
 import { type AttemptTrace, traceAttempt } from './trace.ts'
-import type { CallInit, CallScope } from './types.ts'
+import type { CallInit, CallScope, SignalledScope } from './types.ts'
 
 // One call: resolve the request, then attempt → decide → wait → attempt. Every attempt
 // holds its own permits (so a waiting retry does not block others) and enters the circuit.
@@ -204,7 +204,11 @@ export async function send(
     call.scopeSignal = scopeSignal
     call.follow(scopeSignal)
   }
-  if (call.end !== Number.POSITIVE_INFINITY) {
+  // No timer when the end is a deadline the scope's own signal aborts at (SignalledScope).
+  if (
+    call.end !== Number.POSITIVE_INFINITY &&
+    !(call.end === scopeDeadline && (scope as SignalledScope).signalAtDeadline === true)
+  ) {
     call.timer = setTimeout(endCall, call.end - start, call)
   }
   // close() aborts the call through the same function.
