@@ -6,7 +6,9 @@
  * belongs to one client, sized to its per-host limit, and goes away when it closes.
  *
  * undici is an optional peer dependency, loaded on the first call: `edgeio/node` users who
- * never ask for a pool do not need it installed.
+ * never ask for a pool do not need it installed. Its responses are undici's `Response`
+ * class: the same interface (Hono serves and proxies them as they are), but
+ * `instanceof Response` against the global class is false.
  */
 import type { Agent } from 'undici'
 // Types only: `edgeio/node` must not load the client at startup for those who never use it.
@@ -62,6 +64,19 @@ function loadUndici(): Promise<Undici> {
 }
 
 /**
+ * The global `FormData` as undici's own: npm's undici does not recognise the one Node
+ * bundles, and would send it as the text `[object FormData]`. Files keep their names.
+ */
+function undiciForm(u: Undici, form: FormData): InstanceType<Undici['FormData']> {
+  const copy = new u.FormData()
+  for (const [name, value] of form) {
+    if (typeof value === 'string') copy.append(name, value)
+    else copy.append(name, value, value.name)
+  }
+  return copy
+}
+
+/**
  * A `fetch` on undici with a keep-alive pool of its own, for `createClient({ fetch })`:
  * size it to the client's per-host limit, and the client closes it when it closes.
  *
@@ -105,6 +120,13 @@ export function nodeFetch(options: NodeFetchOptions = {}): PooledFetch {
         parts.duplex = 'half'
       }
       return u.fetch(request.url, { ...parts, ...init, dispatcher: a } as never)
+    }
+    const body = init?.body
+    if (body instanceof FormData && !(body instanceof u.FormData)) {
+      return u.fetch(
+        input as string,
+        { ...init, body: undiciForm(u, body), dispatcher: a } as never
+      )
     }
     return u.fetch(input as string, { ...init, dispatcher: a } as never)
   }

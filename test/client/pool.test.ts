@@ -133,4 +133,33 @@ describe('nodeFetch: the client on its own undici keep-alive pool', () => {
       await new Promise<void>((resolve) => server.close(() => resolve()))
     }
   })
+
+  it("sends the global FormData as multipart, fields and files, not as '[object FormData]'", async () => {
+    const server = createServer(async (req, res) => {
+      // Read back with the global Request's own multipart parser.
+      const chunks: Buffer[] = []
+      for await (const chunk of req) chunks.push(chunk as Buffer)
+      const form = await new Request('http://x/', {
+        method: 'POST',
+        headers: { 'content-type': String(req.headers['content-type']) },
+        body: Buffer.concat(chunks),
+      }).formData()
+      const file = form.get('file') as File
+      res.end(`${form.get('name')} ${file.name} ${await file.text()}`)
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    const { port } = server.address() as AddressInfo
+    const client = createClient({ fetch: nodeFetch({ connections: 1 }) })
+    try {
+      const form = new FormData()
+      form.append('name', 'edgeio')
+      form.append('file', new Blob(['contents']), 'a.txt')
+      const res = await client.post(`http://127.0.0.1:${port}/`, { body: form })
+      expect(await res.text()).toBe('edgeio a.txt contents')
+    } finally {
+      await client.close()
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    }
+  })
 })
