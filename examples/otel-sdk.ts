@@ -14,6 +14,7 @@ import {
   W3CTraceContextPropagator,
 } from '@opentelemetry/core'
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http'
+import { resourceFromAttributes } from '@opentelemetry/resources'
 import {
   BasicTracerProvider,
   BatchSpanProcessor,
@@ -32,6 +33,8 @@ export interface OtelBindings {
   OTEL_EXPORTER_OTLP_ENDPOINT?: string
   /** How long the batch processor waits before it exports (ms; the SDK's default is 5 000). */
   OTEL_BSP_SCHEDULE_DELAY?: string
+  /** The resource's `service.name` (default `edgeio-example`), which backends group spans by. */
+  OTEL_SERVICE_NAME?: string
 }
 
 /** The registered SDK, as the example's middleware and cleanup hook see it. */
@@ -101,7 +104,13 @@ export function registerOtelSdk(bindings: OtelBindings): OtelSdk {
       )
     )
   }
-  const provider = new BasicTracerProvider({ spanProcessors })
+  // Without a service.name a backend files every span under `unknown_service`. Set here from
+  // the bindings rather than by the SDK's environment detector, which workerd has no
+  // `process.env` for.
+  const resource = resourceFromAttributes({
+    'service.name': bindings.OTEL_SERVICE_NAME || 'edgeio-example',
+  })
+  const provider = new BasicTracerProvider({ resource, spanProcessors })
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable())
   propagation.setGlobalPropagator(new W3CTraceContextPropagator())
   trace.setGlobalTracerProvider(provider)

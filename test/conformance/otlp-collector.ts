@@ -21,6 +21,8 @@ export interface CollectedSpan {
   readonly attributes: Readonly<Record<string, unknown>>
   /** The instrumentation scope's name (`edgeio` for edgeio's spans). */
   readonly scope: string
+  /** The resource's `service.name`: which service sent the span. */
+  readonly service: string | undefined
 }
 
 export interface OtlpCollector {
@@ -61,7 +63,10 @@ interface OtlpSpan {
 }
 
 interface OtlpTraces {
-  resourceSpans?: { scopeSpans?: { scope?: { name?: string }; spans?: OtlpSpan[] }[] }[]
+  resourceSpans?: {
+    resource?: { attributes?: { key: string; value: AnyValue }[] }
+    scopeSpans?: { scope?: { name?: string }; spans?: OtlpSpan[] }[]
+  }[]
 }
 
 function plain(value: AnyValue): unknown {
@@ -89,6 +94,8 @@ export async function startOtlpCollector(): Promise<OtlpCollector> {
     }
     const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as OtlpTraces
     for (const resource of body.resourceSpans ?? []) {
+      const name = resource.resource?.attributes?.find(({ key }) => key === 'service.name')
+      const service = name === undefined ? undefined : String(plain(name.value))
       for (const scope of resource.scopeSpans ?? []) {
         for (const span of scope.spans ?? []) {
           received.push({
@@ -103,6 +110,7 @@ export async function startOtlpCollector(): Promise<OtlpCollector> {
               (span.attributes ?? []).map(({ key, value }) => [key, plain(value)])
             ),
             scope: scope.scope?.name ?? '',
+            service,
           })
         }
       }

@@ -59,6 +59,7 @@ const cases: TelemetryCase[] = [
         name: 'GET /hello/:name',
         parentSpanId: parentId,
         scope: 'edgeio',
+        service: 'edgeio-example',
         attributes: expect.objectContaining({
           'http.request.method': 'GET',
           'http.route': '/hello/:name',
