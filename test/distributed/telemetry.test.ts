@@ -72,6 +72,10 @@ describe('distributed acquire', () => {
     local = createLocalCoordinator()
     const inner = local
     let acquireCalls = 0
+    let fourthCall!: () => void
+    const fourthSent = new Promise<void>((resolve) => {
+      fourthCall = resolve
+    })
     const counting: CoordinatorNamespace = {
       idFromName: (name) => inner.idFromName(name),
       get(id) {
@@ -79,7 +83,7 @@ describe('distributed acquire', () => {
         return {
           ...stub,
           acquire: (request) => {
-            acquireCalls++
+            if (++acquireCalls === 4) fourthCall()
             return stub.acquire(request)
           },
           release: (ref) => stub.release(ref),
@@ -92,7 +96,7 @@ describe('distributed acquire', () => {
     const first = await lock.acquire()
     const second = lock.acquire() // long-polls while the first holds
     // Hand over once the waiter has sent its third long poll (10 ms each).
-    while (acquireCalls < 4) await new Promise((r) => setTimeout(r, 1))
+    await fourthSent
     await first.release()
     await (await second).release()
     const sem = new DistributedSemaphore(local, 'partner', 1, { pollMs: 10 })
