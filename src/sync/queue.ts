@@ -1,5 +1,4 @@
 import { type ObserveWait, observeWait } from '../telemetry/instrumentation.ts'
-import { Event } from './event.ts'
 import { MinHeap } from './heap.ts'
 import {
   aborted,
@@ -27,7 +26,10 @@ export class QueueShutDown extends Error {
   override name = 'QueueShutDown'
 }
 
-/** Options of a queue; its `name` makes its `get()`/`put()` waits reported (see {@link PrimitiveOptions}). */
+/**
+ * Options of a queue; its `name` makes its `get()`/`put()`/`join()` waits reported (see
+ * {@link PrimitiveOptions}).
+ */
 export interface QueueOptions extends PrimitiveOptions {
   /** Capacity; `0` or less means unbounded (the default). */
   maxsize?: number
@@ -169,7 +171,10 @@ export class Queue<T> {
   // so that an abort in between can still cancel the put.
   #reserved = 0
   #unfinished = 0
-  readonly #finished = new Event()
+  // join()'s waiters (asyncio's `_finished` Event, kept here so that a named queue reports
+  // them as `Queue.join`). All are woken when #unfinished drops to 0; woken, they resume
+  // even if a put() comes first, as an Event's waiters do after set().
+  readonly #joiners = new WaiterList<void>()
   #shutdown = false
   #immediate = false
   readonly #name: string | undefined
@@ -183,7 +188,6 @@ export class Queue<T> {
     this.#maxsize = opts.maxsize ?? 0
     this.#name = opts.name
     this.#store = this.createStore(opts)
-    this.#finished.set()
   }
 
   /** Subclasses choose the order by returning their store. */
@@ -274,12 +278,15 @@ export class Queue<T> {
   /** Marks one item got earlier as processed; `join()` resolves when none is left. */
   taskDone(): void {
     if (this.#unfinished <= 0) throw new RangeError('taskDone() called too many times')
-    if (--this.#unfinished === 0) this.#finished.set()
+    if (--this.#unfinished === 0) this.#allDone()
   }
 
   /** Resolves once every item put has been got and marked with `taskDone()`. */
   join(opts?: WaitOptions): Promise<void> {
-    return this.#finished.wait(opts)
+    const signal = opts?.signal
+    if (signal?.aborted) return aborted(signal)
+    if (this.#unfinished === 0) return resolved()
+    return park(this.#joiners, undefined, signal, undefined, 'Queue.join()', this.#name)
   }
 
   /**
@@ -294,7 +301,7 @@ export class Queue<T> {
       const dropped = this.#store.size
       this.#store.clear()
       this.#unfinished = Math.max(0, this.#unfinished - dropped)
-      if (this.#unfinished === 0) this.#finished.set()
+      if (this.#unfinished === 0) this.#allDone()
     }
     // Getters park only while the queue is empty, so all of them are done for.
     this.#getters.dropAll(new QueueShutDown('Queue is shut down'))
@@ -317,7 +324,6 @@ export class Queue<T> {
 
   #add(item: T): void {
     this.#unfinished++
-    if (this.#unfinished === 1) this.#finished.clear()
     // A parked getter means the store is empty: hand the item over directly.
     if (!this.#getters.grantNext(item)) this.#store.add(item)
   }
@@ -347,11 +353,15 @@ export class Queue<T> {
     }
   }
 
+  #allDone(): void {
+    while (this.#joiners.grantNext(undefined)) {}
+  }
+
   /** An item handed to a getter that was aborted before it resumed comes back. */
   #returnItem(item: T): void {
     if (this.#immediate) {
       // Dropped like the rest by shutdown(true).
-      if (--this.#unfinished === 0) this.#finished.set()
+      if (--this.#unfinished === 0) this.#allDone()
       return
     }
     if (!this.#getters.grantNext(item)) this.#store.giveBack(item)

@@ -136,6 +136,27 @@ describe('wait instrumentation', () => {
     ])
   })
 
+  it('reports a join() that waits as Queue.join, and one that need not wait not at all', async () => {
+    const rec = recorder()
+    setInstrumentation(rec.instrumentation)
+    const q = new Queue<number>({ name: 'jobs' })
+    await q.join() // nothing unfinished: no wait
+    q.putNowait(1)
+    const c = new AbortController()
+    const gaveUp = track(q.join({ signal: c.signal }))
+    const joined = track(q.join())
+    c.abort()
+    q.getNowait()
+    q.taskDone()
+    await flush()
+    expect(gaveUp.state).toBe('rejected')
+    expect(joined.state).toBe('fulfilled')
+    expect(rec.waits.map((w) => `${w.primitive}.${w.method} ${w.name}: ${w.outcomes}`)).toEqual([
+      'Queue.join jobs: aborted',
+      'Queue.join jobs: acquired',
+    ])
+  })
+
   it('a putter granted a slot but shut down before it resumes ends as shutdown', async () => {
     const rec = recorder()
     setInstrumentation(rec.instrumentation)

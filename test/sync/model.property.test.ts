@@ -307,9 +307,16 @@ interface QModel {
   buffer: number[]
   getters: { id: number; signalled: boolean }[]
   putters: { id: number; item: number; signalled: boolean }[]
+  /** Parked join() callers. */
+  joiners: { id: number; signalled: boolean }[]
   gotten: [number, number][]
   putDone: number[]
+  joined: number[]
   rejected: number[]
+  /** Items that came in and were not yet marked with taskDone(). */
+  unfinished: number
+  /** taskDone() calls so far (at most one per item got). */
+  done: number
   nextId: number
   nextItem: number
   parked: Set<number>
@@ -319,6 +326,7 @@ interface QReal {
   q: Queue<number>
   gotten: [number, number][]
   putDone: number[]
+  joined: number[]
   rejected: number[]
   controllers: Map<number, AbortController>
   reports: Reports | undefined
@@ -328,6 +336,7 @@ type QCmd = fc.AsyncCommand<QModel, QReal>
 
 /** An item arrives: to the first getter, else into the buffer. */
 function deliver(m: QModel, item: number): void {
+  m.unfinished++
   const g = m.getters.shift()
   if (g === undefined) m.buffer.push(item)
   else m.gotten.push([g.id, item])
@@ -345,6 +354,7 @@ async function checkQ(m: QModel, r: QReal): Promise<void> {
   await flush()
   expect(r.gotten).toEqual(m.gotten)
   expect([...r.putDone].sort()).toEqual([...m.putDone].sort())
+  expect([...r.joined].sort()).toEqual([...m.joined].sort())
   expect([...r.rejected].sort()).toEqual([...m.rejected].sort())
   expect(r.q.size).toBe(m.buffer.length)
   if (r.q.size > 0) expect(m.getters.length).toBe(0)
@@ -352,7 +362,7 @@ async function checkQ(m: QModel, r: QReal): Promise<void> {
   checkReports(
     r.reports,
     m.parked,
-    [...m.getters, ...m.putters].map((w) => w.id),
+    [...m.getters, ...m.putters, ...m.joiners].map((w) => w.id),
     m.rejected,
     'Queue'
   )
@@ -423,10 +433,56 @@ class Get implements QCmd {
   }
 }
 
+/** join(): at once when nothing is unfinished, else parked until the last taskDone(). */
+class Join implements QCmd {
+  readonly signalled: boolean
+  constructor(signalled: boolean) {
+    this.signalled = signalled
+  }
+  check(): boolean {
+    return true
+  }
+  async run(m: QModel, r: QReal): Promise<void> {
+    const id = m.nextId++
+    calling(r.reports, id, () => r.q.join({ signal: controller(r, id, this.signalled) })).then(
+      () => r.joined.push(id),
+      () => r.rejected.push(id)
+    )
+    if (m.unfinished === 0) m.joined.push(id)
+    else {
+      m.joiners.push({ id, signalled: this.signalled })
+      m.parked.add(id)
+    }
+    await checkQ(m, r)
+  }
+  toString(): string {
+    return `join(${this.signalled ? 'signal' : ''})`
+  }
+}
+
+/** taskDone() for an item got earlier: the last one wakes every joiner. */
+class TaskDone implements QCmd {
+  check(m: Readonly<QModel>): boolean {
+    return m.done < m.gotten.length
+  }
+  async run(m: QModel, r: QReal): Promise<void> {
+    r.q.taskDone()
+    m.done++
+    if (--m.unfinished === 0) {
+      for (const j of m.joiners) m.joined.push(j.id)
+      m.joiners = []
+    }
+    await checkQ(m, r)
+  }
+  toString(): string {
+    return 'taskDone'
+  }
+}
+
 class AbortOne implements QCmd {
-  readonly which: 'getters' | 'putters'
+  readonly which: 'getters' | 'putters' | 'joiners'
   readonly pick: number
-  constructor(which: 'getters' | 'putters', pick: number) {
+  constructor(which: 'getters' | 'putters' | 'joiners', pick: number) {
     this.which = which
     this.pick = pick
   }
@@ -439,6 +495,7 @@ class AbortOne implements QCmd {
     const victim = candidates[this.pick % candidates.length] as { id: number }
     r.controllers.get(victim.id)?.abort()
     if (this.which === 'getters') m.getters = m.getters.filter((w) => w.id !== victim.id)
+    else if (this.which === 'joiners') m.joiners = m.joiners.filter((w) => w.id !== victim.id)
     else m.putters = m.putters.filter((w) => w.id !== victim.id)
     m.rejected.push(victim.id)
     await checkQ(m, r)
@@ -491,12 +548,15 @@ describe.each([
   ['', false],
   [', instrumented', true],
 ])('model-based: Queue%s', (_, instrumented) => {
-  it('bounded FIFO queue matches the model; items are conserved', async () => {
+  it('bounded FIFO queue matches the model (join and taskDone too); items are conserved', async () => {
     const commands = [
       fc.boolean().map((s) => new Put(s)),
       fc.boolean().map((s) => new Get(s)),
       fc.nat(20).map((n) => new AbortOne('getters', n)),
       fc.nat(20).map((n) => new AbortOne('putters', n)),
+      fc.boolean().map((s) => new Join(s)),
+      fc.constant(new TaskDone()),
+      fc.nat(20).map((n) => new AbortOne('joiners', n)),
       fc.constant(new PutThenAbortGetter()),
       fc.constant(new GetThenAbortPutter()),
     ]
@@ -510,9 +570,13 @@ describe.each([
             buffer: [],
             getters: [],
             putters: [],
+            joiners: [],
             gotten: [],
             putDone: [],
+            joined: [],
             rejected: [],
+            unfinished: 0,
+            done: 0,
             nextId: 0,
             nextItem: 0,
             parked: new Set(),
@@ -521,6 +585,7 @@ describe.each([
             q: new Queue<number>({ maxsize, name: instrumented ? 'model' : undefined }),
             gotten: [],
             putDone: [],
+            joined: [],
             rejected: [],
             controllers: new Map(),
             reports: reports(instrumented),
