@@ -3,7 +3,7 @@
  * `listening on <url>`) or a generated one that imports `app` and serves it through
  * `edgeio/deno` / `edgeio/bun` with exactly the test's `env` as its bindings.
  */
-import { existsSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { spawnServer, stopServer } from './process.ts'
@@ -84,6 +84,9 @@ function writeLauncher(
 ): string {
   const folder = join(cwd, '.edgeio-testing')
   mkdirSync(folder, { recursive: true })
+  // A test run killed before close leaves its entry behind: git ignores the whole folder.
+  const ignore = join(folder, '.gitignore')
+  if (!existsSync(ignore)) writeFileSync(ignore, '*\n')
   // JavaScript, not TypeScript: Deno strips no types from files under node_modules.
   const file = join(folder, `${runtime}-${process.pid}-${++generated}.mjs`)
   const appUrl = pathToFileURL(resolve(cwd, app)).href
@@ -113,9 +116,12 @@ function writeLauncher(
 /** Removes a generated entry, and its folder once no other run's entry is left in it. */
 function removeLauncher(file: string): void {
   rmSync(file, { force: true })
+  const folder = dirname(file)
   try {
-    rmdirSync(dirname(file))
+    if (readdirSync(folder).some((name) => name !== '.gitignore')) return
+    rmSync(join(folder, '.gitignore'), { force: true })
+    rmdirSync(folder)
   } catch {
-    // another server's entry is still there
+    // another server's entry arrived meanwhile (it writes the .gitignore again)
   }
 }

@@ -11,6 +11,7 @@
  * the same versions a user installs, without unpacking ~250 MB of binaries per run.
  */
 import { spawnSync } from 'node:child_process'
+import { existsSync } from 'node:fs'
 import { cp, mkdir, readFile, symlink, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { afterAll, beforeAll, expect, inject, test } from 'vitest'
@@ -59,7 +60,7 @@ id = "sample-counts"
 `
 
 const sampleTest = `
-import { writeFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { describeRuntimes } from 'edgeio/testing'
 import { afterAll, expect, test } from 'vitest'
 
@@ -72,6 +73,8 @@ describeRuntimes(['node', 'workerd', 'deno'], { app: './src/app.ts', env: { GREE
     const res = await server.fetch('/')
     expect(res.status).toBe(200)
     expect(await res.text()).toBe('hi from edgeio')
+    // Deno runs a generated entry in the project; a killed run leaves it, and git ignores it.
+    if (server.runtime === 'deno') expect(readFileSync('.edgeio-testing/.gitignore', 'utf8')).toBe('*\\n')
   })
 
   test('counts in the KV binding on workerd, in memory elsewhere', async () => {
@@ -132,6 +135,7 @@ async function expectNothingLeft(dir: string): Promise<void> {
   }
   const processes = spawnSync('ps', ['-eo', 'args'], { encoding: 'utf8' }).stdout
   expect(processes.split('\n').filter((line) => line.includes(dir))).toEqual([])
+  expect(existsSync(`${dir}/.edgeio-testing`), 'the generated entries are removed').toBe(false)
 }
 
 test('the sample passes on node, workerd and deno, and leaves nothing running', async () => {
