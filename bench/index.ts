@@ -427,8 +427,8 @@ ${redisSection(redis)}
 ## Outbound client on Node (issue #17)
 
 CPU per call of \`createClient()\`'s \`client.fetch\` to a local keep-alive upstream (a child
-process, not counted), 8 calls in flight, each body read, against bare \`fetch\` (and ky used
-directly, when installed), and of the client on its own undici pool (\`nodeFetch\`,
+process, not counted), 8 calls in flight, each body read, against bare \`fetch\` and ky used
+directly, and of the client on its own undici pool (\`nodeFetch\`,
 edgeio/node) against undici's \`fetch\` on the same kind of \`Agent\` with no client. CPU is
 the calling process's (GC threads included); each round forces a young-generation GC at its
 end so that it pays for its own garbage; ${quick ? '5 rounds of 200 calls' : '101 rounds of 500 calls'}, the variants in
