@@ -108,6 +108,43 @@ describe('deadline', () => {
     await res.body?.cancel()
   })
 
+  test('nested in a shorter deadline(), the inner one ends with it: signal, deadlineAt, 504', async () => {
+    vi.useFakeTimers({ now: 1_000_000 })
+    let reason: unknown
+    let deadlineAt: number | undefined
+    const app = new Hono()
+      .use(deadline({ ms: 100 })) // the app's
+      .get('/', deadline({ ms: 10_000 }), async (c) => {
+        deadlineAt = c.get('deadlineAt')
+        reason = await aborted(c.get('signal'))
+        throw reason
+      })
+    const pending = app.request('/')
+    await vi.advanceTimersByTimeAsync(100)
+    const res = await pending
+    expect(deadlineAt).toBe(1_000_100) // the outer's, not 1_010_000
+    expect(reason).toBeInstanceOf(TimeoutError) // aborted at the outer deadline
+    expect(res.status).toBe(504)
+    expect(await res.json()).toEqual({ error: 'Gateway Timeout: no response within 100 ms' })
+  })
+
+  test('nested in a longer deadline(), the inner one answers first', async () => {
+    vi.useFakeTimers({ now: 1_000_000 })
+    let deadlineAt: number | undefined
+    const app = new Hono()
+      .use(deadline({ ms: 10_000 }))
+      .get('/', deadline({ ms: 100 }), async (c) => {
+        deadlineAt = c.get('deadlineAt')
+        await aborted(c.get('signal'))
+        return c.text('late')
+      })
+    const pending = app.request('/')
+    await vi.advanceTimersByTimeAsync(100)
+    const res = await pending
+    expect(deadlineAt).toBe(1_000_100)
+    expect(await res.json()).toEqual({ error: 'Gateway Timeout: no response within 100 ms' })
+  })
+
   test('errors before the deadline still reach onError', async () => {
     const app = new Hono()
       .onError((error, c) => c.text(`handled: ${error.message}`, 500))

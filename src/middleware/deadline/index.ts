@@ -47,7 +47,9 @@ async function microtaskTurns(n: number): Promise<void> {
  * the handler reads `c.get('signal')` — the client's disconnect and the deadline in one
  * signal — and passes it on. At the deadline the client gets `504` even when the handler
  * catches the abort and answers at once: the deadline's response replaces whatever the
- * handler set. A handler that ignores the signal is not waited for.
+ * handler set. A handler that ignores the signal is not waited for. Nested (one on the app,
+ * another on a route), the earlier deadline wins: the inner signal follows the outer one,
+ * and `deadlineAt` is the earlier of the two.
  *
  * @example
  * ```ts
@@ -73,14 +75,18 @@ export function deadline(
   return async function deadline(c, next) {
     // One controller for both causes (a listener on the client's signal costs about a
     // tenth of `AbortSignal.any`, which Node builds with weak references per call).
-    // The client's listener is never removed: a streamed body still stops when the client
-    // leaves after this middleware returned, and the listener dies with the request.
+    // The listener is never removed: a streamed body still stops when the client leaves
+    // after this middleware returned, and the listener dies with the request.
     const controller = new AbortController()
-    const client = c.req.raw.signal
-    if (client.aborted) controller.abort(client.reason)
-    else client.addEventListener('abort', () => controller.abort(client.reason), { once: true })
+    // Nested in another deadline() (one on the app, one on a route), follow the outer one's
+    // signal, which follows the client: an inner deadline never outlives the outer one.
+    const outerAt = c.get('deadlineAt')
+    const parent = c.get('signal') ?? c.req.raw.signal
+    if (parent.aborted) controller.abort(parent.reason)
+    else parent.addEventListener('abort', () => controller.abort(parent.reason), { once: true })
     c.set('signal', controller.signal)
-    c.set('deadlineAt', Date.now() + ms)
+    const at = Date.now() + ms
+    c.set('deadlineAt', outerAt !== undefined && outerAt < at ? outerAt : at)
     // One promise settled by whichever comes first, the handler or the timer (no race of
     // two promises); later settlements are ignored.
     let settle!: (outcome: Outcome) => void
