@@ -7,7 +7,6 @@ import type {
   CircuitSnapshot,
   ClientCloseOptions,
   ClientOptions,
-  SignalledScope,
 } from './types.ts'
 
 // Two faces over one ClientCore: the Client a module creates once, and the views it hands
@@ -166,14 +165,10 @@ export class Client extends HttpCalls {
       const ctx = c as unknown as Context<{ Variables: ScopeVariables }>
       // Read at each call, not now: a middleware registered after this view was made (or a
       // view made before deadline() ran) still counts.
-      return new BoundClient(this.#core, (): CallScope | SignalledScope => {
-        const signal = ctx.get('signal')
-        const deadline = ctx.get('deadlineAt')
-        // deadline() sets both, and its signal aborts at deadlineAt.
-        return signal !== undefined && deadline !== undefined
-          ? { signal, deadline, signalAtDeadline: true }
-          : { signal: signal ?? ctx.req.raw.signal, deadline }
-      })
+      return new BoundClient(this.#core, () => ({
+        signal: ctx.get('signal') ?? ctx.req.raw.signal,
+        deadline: ctx.get('deadlineAt'),
+      }))
     }
     const scope: CallScope = { signal: c.signal, deadline: c.deadline }
     return new BoundClient(this.#core, () => scope)

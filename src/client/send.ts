@@ -1,3 +1,4 @@
+import { armedDeadlines } from '../middleware/deadline/armed.ts'
 import { sleep } from '../tasks/sleep.ts'
 import { discard, onBodyDone } from './body.ts'
 import type { ClientCore } from './core.ts'
@@ -6,7 +7,7 @@ import type { Release } from './limiter.ts'
 import { originOf } from './origin.ts'
 import { backoff, isReplayable, mayRetry, merge, retryAfterMs } from './retry.ts'
 import { type AttemptTrace, traceAttempt } from './trace.ts'
-import type { CallInit, CallScope, SignalledScope } from './types.ts'
+import type { CallInit, CallScope } from './types.ts'
 
 // One call: resolve the request, then attempt → decide → wait → attempt. Every attempt
 // holds its own permits (so a waiting retry does not block others) and enters the circuit.
@@ -73,6 +74,8 @@ class Call {
   /** The call's end (epoch ms) and what passing it is called. */
   end = Number.POSITIVE_INFINITY
   endKind: 'total' | 'deadline' = 'total'
+  /** The end is the bound request's deadline (`client.for(c)` under `deadline()`). */
+  endIsScope = false
   totalMs: number | undefined
   origin: string
   readonly core: ClientCore
@@ -190,6 +193,7 @@ export async function send(
   if (scopeDeadline !== undefined && scopeDeadline < call.end) {
     call.end = scopeDeadline
     call.endKind = 'deadline'
+    call.endIsScope = true
   }
   if (call.end <= start) throw call.ended()
   const scopeSignal = scope?.signal ?? undefined
@@ -204,11 +208,7 @@ export async function send(
     call.scopeSignal = scopeSignal
     call.follow(scopeSignal)
   }
-  // No timer when the end is a deadline the scope's own signal aborts at (SignalledScope).
-  if (
-    call.end !== Number.POSITIVE_INFINITY &&
-    !(call.end === scopeDeadline && (scope as SignalledScope).signalAtDeadline === true)
-  ) {
+  if (call.end !== Number.POSITIVE_INFINITY) {
     call.timer = setTimeout(endCall, call.end - start, call)
   }
   // close() aborts the call through the same function.
@@ -294,6 +294,12 @@ export async function send(
 
 /** The call's total timeout or deadline passed. */
 function endCall(call: Call): void {
+  // The request's deadline() is due to abort this call at this very instant, after deciding
+  // on its 504: let it (see armedDeadlines), and look again in 1 ms in case it returned.
+  if (call.endIsScope && call.scopeSignal !== undefined && armedDeadlines.has(call.scopeSignal)) {
+    call.timer = setTimeout(endCall, 1, call)
+    return
+  }
   call.abort(call.ended())
 }
 

@@ -138,16 +138,6 @@ export interface CallScope {
   deadline?: number | undefined
 }
 
-/**
- * A scope whose signal itself aborts at its deadline (`deadline()`'s, read by `client.for(c)`).
- * The call then sets no timer of its own for that deadline: two timers due at the same
- * instant could fire the call's first, and the handler would answer the failed call before
- * `deadline()` answers 504. Internal: not exported from the package.
- */
-export interface SignalledScope extends CallScope {
-  readonly signalAtDeadline: true
-}
-
 /** Options of `client.close()`. */
 export interface ClientCloseOptions {
   /**

@@ -103,6 +103,27 @@ describe('client timeouts and cancellation', () => {
     await closed
   })
 
+  it("a call client.for(c) makes after deadline() returned still ends at the request's deadline", async () => {
+    hang()
+    const client = createClient()
+    const app = new Hono()
+    const closed = upstream.nextDisconnect()
+    let late: Promise<unknown> | undefined
+    app.get('/', deadline({ ms: 200 }), (c) => {
+      // Work the answer does not wait for (as a streamed body's): deadline() has returned,
+      // so only the call's own timer ends it at deadlineAt.
+      late = client
+        .for(c)
+        .get(upstream.url)
+        .catch((error: unknown) => error)
+      return c.text('answered')
+    })
+    const res = await app.request('/')
+    expect(await res.text()).toBe('answered')
+    expect(await late).toMatchObject({ name: 'TimeoutError', kind: 'deadline' })
+    await closed
+  })
+
   it("client.for(c) without deadline() follows the incoming request's own signal", async () => {
     hang()
     const client = createClient()

@@ -2,6 +2,7 @@ import type { MiddlewareHandler } from 'hono'
 import { TimeoutError } from '../../tasks/timeout-error.ts'
 import { decided, instrumentation } from '../../telemetry/instrumentation.ts'
 import { ATTR_DEADLINE_EXPIRED, METRIC_DEADLINE_EXPIRED } from '../../telemetry/names.ts'
+import { armedDeadlines } from './armed.ts'
 
 const EXPIRED_ATTRIBUTES = { [ATTR_DEADLINE_EXPIRED]: true } as const
 
@@ -102,11 +103,13 @@ export function deadline(
       () => settle(HANDLED),
       (error: unknown) => settle({ error })
     )
+    armedDeadlines.add(controller.signal)
     let result: Outcome
     try {
       result = await outcome
     } finally {
       clearTimeout(timer)
+      armedDeadlines.delete(controller.signal)
     }
     if (result === HANDLED) return
     if (result !== EXPIRED) throw result.error // failed in time
