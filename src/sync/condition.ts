@@ -34,9 +34,15 @@ export class Condition {
 
   readonly #name: string | undefined
 
-  constructor(lock: Lock = new Lock(), options?: PrimitiveOptions) {
-    this.#lock = lock
-    this.#name = options?.name
+  /**
+   * Without a `lock`, the condition makes its own, named as the condition: a named
+   * condition then also reports the wait to take the lock back after a notify (as
+   * `Lock.acquire <name>`), which can be the longer part of `wait()`.
+   */
+  constructor(lock?: Lock, options?: PrimitiveOptions) {
+    const name = options?.name
+    this.#lock = lock ?? new Lock(name === undefined ? undefined : { name })
+    this.#name = name
   }
 
   /** The name given at construction (telemetry reports the waits of named primitives only). */

@@ -157,6 +157,26 @@ describe('wait instrumentation', () => {
     ])
   })
 
+  it("a named condition's own lock carries its name: taking it back after a notify is reported", async () => {
+    const rec = recorder()
+    setInstrumentation(rec.instrumentation)
+    const cond = new Condition(undefined, { name: 'c' })
+    await cond.acquire()
+    const waiting = track(cond.wait())
+    await flush()
+    await cond.acquire() // the lock is free while the waiter waits: take it to notify
+    cond.notify()
+    await flush() // notified, the waiter now waits for the lock this test still holds
+    cond.release()
+    await flush()
+    expect(waiting.state).toBe('fulfilled')
+    expect(rec.waits.map((w) => `${w.primitive}.${w.method} ${w.name}: ${w.outcomes}`)).toEqual([
+      'Condition.wait c: acquired',
+      'Lock.acquire c: acquired',
+    ])
+    cond.release()
+  })
+
   it('a putter granted a slot but shut down before it resumes ends as shutdown', async () => {
     const rec = recorder()
     setInstrumentation(rec.instrumentation)
