@@ -38,8 +38,10 @@ class TestReader extends MetricReader {
   }
 }
 
-/** The order spans start and end in: span times cannot show it, because the SDK anchors a
- * span's start on `Date.now()` (whole milliseconds) and its end on `performance.now()`. */
+/**
+ * The order spans start and end in. Span times cannot show it: the SDK anchors a span's
+ * start on `Date.now()` (whole milliseconds) and its end on `performance.now()`.
+ */
 class OrderRecorder implements SpanProcessor {
   readonly events: string[] = []
   onStart(span: Span): void {

@@ -88,6 +88,7 @@ export function deadline(
     c.set('signal', controller.signal)
     const at = Date.now() + ms
     c.set('deadlineAt', outerAt !== undefined && outerAt < at ? outerAt : at)
+    armedDeadlines.add(controller.signal) // until the race below is decided (see armed.ts)
     // One promise settled by whichever comes first, the handler or the timer (no race of
     // two promises); later settlements are ignored.
     let settle!: (outcome: Outcome) => void
@@ -103,7 +104,6 @@ export function deadline(
       () => settle(HANDLED),
       (error: unknown) => settle({ error })
     )
-    armedDeadlines.add(controller.signal)
     let result: Outcome
     try {
       result = await outcome
