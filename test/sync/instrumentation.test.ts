@@ -197,10 +197,14 @@ describe('wait instrumentation', () => {
     setInstrumentation(rec.instrumentation)
     const before = configurePrimitives()
     configurePrimitives({ keepAlive: true, stallLimitMs: 1 })
+    // The stall timer is unref'd (a parked wait must not keep a process alive): under
+    // `deno test` nothing else would keep the loop running until it fires.
+    const loop = setInterval(() => {}, 60_000)
     try {
       const ev = new Event({ name: 'never' })
       await expect(ev.wait()).rejects.toThrow(/waited more than/)
     } finally {
+      clearInterval(loop)
       configurePrimitives(before)
     }
     expect(rec.waits.map((w) => w.outcomes)).toEqual([['stalled']])
