@@ -42,7 +42,7 @@ export class Event {
     this.#value = true
     // Waiters granted here resume even if clear() runs before they do: they were woken by
     // this set(), which is asyncio's rule too.
-    while (this.#waiters.grantNext(undefined)) {}
+    this.#waiters.grantAll(undefined)
   }
 
   /** Resets the flag; later `wait()` calls block until the next `set()`. */

@@ -278,7 +278,7 @@ export class Queue<T> {
   /** Marks one item got earlier as processed; `join()` resolves when none is left. */
   taskDone(): void {
     if (this.#unfinished <= 0) throw new RangeError('taskDone() called too many times')
-    if (--this.#unfinished === 0) this.#allDone()
+    if (--this.#unfinished === 0) this.#joiners.grantAll(undefined)
   }
 
   /** Resolves once every item put has been got and marked with `taskDone()`. */
@@ -301,7 +301,7 @@ export class Queue<T> {
       const dropped = this.#store.size
       this.#store.clear()
       this.#unfinished = Math.max(0, this.#unfinished - dropped)
-      if (this.#unfinished === 0) this.#allDone()
+      if (this.#unfinished === 0) this.#joiners.grantAll(undefined)
     }
     // Getters park only while the queue is empty, so all of them are done for.
     this.#getters.dropAll(new QueueShutDown('Queue is shut down'))
@@ -353,15 +353,11 @@ export class Queue<T> {
     }
   }
 
-  #allDone(): void {
-    while (this.#joiners.grantNext(undefined)) {}
-  }
-
   /** An item handed to a getter that was aborted before it resumed comes back. */
   #returnItem(item: T): void {
     if (this.#immediate) {
       // Dropped like the rest by shutdown(true).
-      if (--this.#unfinished === 0) this.#allDone()
+      if (--this.#unfinished === 0) this.#joiners.grantAll(undefined)
       return
     }
     if (!this.#getters.grantNext(item)) this.#store.giveBack(item)

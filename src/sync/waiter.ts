@@ -212,6 +212,11 @@ export class WaiterList<T, D = undefined> {
     return true
   }
 
+  /** Hands `value` to every parked waiter, in FIFO order (an event set, a queue joined). */
+  grantAll(value: T): void {
+    while (this.grantNext(value)) {}
+  }
+
   /** Rejects every parked waiter with `error` (shutdown, barrier reset/abort). */
   dropAll(error: unknown): void {
     for (let e = this.shift(); e !== undefined; e = this.shift()) {
