@@ -106,6 +106,10 @@ export function nodeFetch(options: NodeFetchOptions = {}): PooledFetch {
   }
 
   const call = (u: Undici, a: Agent, input: Request | string | URL, init?: RequestInit) => {
+    const body = init?.body
+    if (body instanceof FormData && !(body instanceof u.FormData)) {
+      init = { ...init, body: undiciForm(u, body) as unknown as BodyInit }
+    }
     // A Request of the runtime's own fetch is not one of undici's classes: pass its parts.
     if (typeof input === 'object' && !(input instanceof URL) && !(input instanceof u.Request)) {
       const request = input as Request
@@ -120,13 +124,6 @@ export function nodeFetch(options: NodeFetchOptions = {}): PooledFetch {
         parts.duplex = 'half'
       }
       return u.fetch(request.url, { ...parts, ...init, dispatcher: a } as never)
-    }
-    const body = init?.body
-    if (body instanceof FormData && !(body instanceof u.FormData)) {
-      return u.fetch(
-        input as string,
-        { ...init, body: undiciForm(u, body), dispatcher: a } as never
-      )
     }
     return u.fetch(input as string, { ...init, dispatcher: a } as never)
   }

@@ -156,6 +156,10 @@ describe('nodeFetch: the client on its own undici keep-alive pool', () => {
       form.append('file', new Blob(['contents']), 'a.txt')
       const res = await client.post(`http://127.0.0.1:${port}/`, { body: form })
       expect(await res.text()).toBe('edgeio a.txt contents')
+      // The same body given beside a Request of the global fetch.
+      const request = new Request(`http://127.0.0.1:${port}/`, { method: 'POST' })
+      const again = await client.fetch(request, { body: form })
+      expect(await again.text()).toBe('edgeio a.txt contents')
     } finally {
       await client.close()
       server.closeAllConnections()
